@@ -3,16 +3,21 @@ learning rates and optimizers.
 
 Subpackages and modules
 -----------------------
-- :mod:`lrbook.optim`      torch.optim-compatible optimizers, one readable rule each
-- :mod:`lrbook.schedules`  learning-rate schedules (pure functions) and torch-compatible schedulers
-- :mod:`lrbook.early_stopping`, :mod:`lrbook.lr_finder`, :mod:`lrbook.search`, :mod:`lrbook.train`
-- :mod:`lrbook.problems`   2-D and 1-D test functions with gradients and known minima
-- :mod:`lrbook.plotting`   the book's one plotting style
-- :mod:`lrbook.config`     device and run-scale switches
+- :mod:`lrbook.optim`           torch.optim-compatible optimizers, one readable rule each
+- :mod:`lrbook.schedules`       learning-rate schedules (pure functions) and torch-compatible schedulers
+- :mod:`lrbook.early_stopping`  Keras-compatible :class:`EarlyStopping` and Prechelt's criteria
+- :mod:`lrbook.lr_finder`       the learning-rate range test
+- :mod:`lrbook.search`          grid, random and Bayesian (Optuna TPE) hyperparameter search
+- :mod:`lrbook.train`           the training loop (``fit``) with schedulers, early stopping, checkpoints
+- :mod:`lrbook.data`            small offline datasets and seeded minibatches
+- :mod:`lrbook.problems`        2-D and 1-D test functions with gradients and known minima
+- :mod:`lrbook.plotting`        the book's one plotting style
+- :mod:`lrbook.config`          device and run-scale switches
 """
 
 from lrbook.config import at_scale, device, scale
+from lrbook.early_stopping import EarlyStopping
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "at_scale", "device", "scale"]
+__all__ = ["EarlyStopping", "__version__", "at_scale", "device", "scale"]

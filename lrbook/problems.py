@@ -259,3 +259,32 @@ def trajectory(
             break
         path[step] = point
     return path
+
+
+def quadratic_1d(curvature: float = 2.0) -> Problem:
+    r"""The 1-D parabola :math:`f(x) = \tfrac12 c\,x^2` (the default ``c = 2`` gives :math:`x^2`).
+
+    The second derivative is the constant ``curvature`` :math:`c`, so gradient
+    descent multiplies the iterate by :math:`1 - \eta c` at every step: it
+    converges for :math:`0 < \eta < 2/c`, in a single step at :math:`\eta = 1/c`,
+    oscillates in sign for :math:`1/c < \eta < 2/c` and diverges beyond.
+    """
+    if not curvature > 0.0:
+        raise ValueError(f"curvature must be > 0, got {curvature}")
+
+    def f(x: Tensor) -> Tensor:
+        return 0.5 * curvature * x[..., 0] ** 2
+
+    def grad(x: Tensor) -> Tensor:
+        return curvature * x
+
+    return Problem(
+        name=f"{curvature:g}x²/2" if curvature != 2.0 else "x²",
+        f=f,
+        grad=grad,
+        minimizer=_t([0.0]),
+        min_value=0.0,
+        start=_t([1.5]),
+        xlim=(-2.0, 2.0),
+        hessian=torch.tensor([[curvature]], dtype=DTYPE),
+    )

@@ -1,0 +1,77 @@
+# lrbook: the commands of the README.
+#
+#   make book    set up (if needed) and build the HTML book, every notebook executed
+#   make test    set up (if needed, incl. the browser) and run every check
+#   make lab     open the notebooks in JupyterLab       (make lab SCALE=full)
+#   make bench   run the benchmarks in benchmarks/
+#   make clean   remove build outputs (make distclean also removes .venv)
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+STAMP  := $(VENV)/.lrbook-dev-installed
+SCALE  ?=
+SCALE_ENV := $(if $(SCALE),LRBOOK_SCALE=$(SCALE),)
+CHROMIUM := /usr/bin/chromium
+
+.DEFAULT_GOAL := help
+.PHONY: help venv book test lab bench clean distclean browser vendor
+
+help:
+	@echo "make book       set up .venv and build the book into _build/html"
+	@echo "make test       set up everything and run all checks (what CI runs)"
+	@echo "make lab        open the notebooks in JupyterLab (SCALE=full for full-size runs)"
+	@echo "make bench      run benchmarks/*.py"
+	@echo "make clean      remove _build and caches (distclean: also .venv)"
+	@echo "make vendor     re-download the vendored JavaScript in book/_static (needs npm)"
+
+# The virtual environment, with lrbook installed in editable mode and every extra.
+# Re-installs only when pyproject.toml changes, so repeated calls are instant.
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || { \
+	  $(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "lrbook needs Python >= 3.11"' && \
+	  $(PYTHON) -m venv $(VENV); }
+	$(PY) -m pip install --disable-pip-version-check -e ".[dev]"
+	@touch $(STAMP)
+
+book: venv
+	$(SCALE_ENV) $(BIN)/jupyter-book build .
+	@echo ""
+	@echo "The book is at: $(CURDIR)/_build/html/index.html"
+
+# Debian's chromium for the real-browser check (never a browser downloaded by Playwright).
+browser:
+	@if [ -x $(CHROMIUM) ]; then \
+	  echo "browser: $$($(CHROMIUM) --version 2>/dev/null || echo $(CHROMIUM))"; \
+	elif [ "$$(id -u)" = "0" ]; then \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+	else \
+	  echo "Chromium is missing. Install it, then re-run make test:" >&2; \
+	  echo "    sudo apt-get update && sudo apt-get install -y chromium" >&2; \
+	  exit 1; \
+	fi
+
+test: venv browser
+	$(PY) scripts/run_checks.py
+
+lab: venv
+	cd book && $(SCALE_ENV) $(abspath $(BIN))/jupyter lab
+
+bench: venv
+	@set -e; found=0; for f in benchmarks/*.py; do \
+	  [ -e "$$f" ] || continue; found=1; \
+	  echo "== $$f"; $(SCALE_ENV) $(PY) "$$f"; \
+	done; [ $$found = 1 ] || echo "no benchmarks in benchmarks/"
+
+vendor:
+	scripts/vendor_js.sh
+
+clean:
+	rm -rf _build .pytest_cache
+	find . -path ./$(VENV) -prune -o \( -name __pycache__ -o -name .ipynb_checkpoints \) -type d -print0 | xargs -0 rm -rf
+
+distclean: clean
+	rm -rf $(VENV) *.egg-info
