@@ -609,3 +609,20 @@ def test_with_lrbook_optimizers(kind, build):
             assert_same(ts, ls, topt, lopt, f"step {step}")
     for tg, lg in zip(topt.param_groups, lopt.param_groups, strict=True):
         torch.testing.assert_close(lg["params"][0], tg["params"][0], rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("name", ["CosineAnnealingLR", "ExponentialLR", "StepLR"])
+def test_tensor_learning_rates_are_filled_in_place_like_torch(name):
+    args = {"CosineAnnealingLR": (10,), "ExponentialLR": (0.9,), "StepLR": (2,)}[name]
+    results = []
+    for module in (TS, S):
+        lr = torch.tensor(0.1, dtype=torch.float64)
+        opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(2, dtype=torch.float64))], lr=lr, momentum=0.9)
+        sched = getattr(module, name)(opt, *args)
+        for _ in range(5):
+            opt.step()
+            sched.step()
+        assert opt.param_groups[0]["lr"] is lr                 # same tensor object, updated in place
+        assert sched.get_last_lr()[0] is not lr                # get_last_lr returns copies
+        results.append(float(lr))
+    assert results[0] == results[1]

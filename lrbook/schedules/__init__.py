@@ -5,7 +5,9 @@
   :func:`join_schedules`; fix hyper-parameters with :func:`make_schedule`).
 - :mod:`lrbook.schedules.schedulers`: drop-in replacements for
   ``torch.optim.lr_scheduler`` classes (same names, arguments, defaults and
-  values), built on one small base class and on the functions above.
+  values), built on one small base class and on the functions above; plus
+  ``ScheduleLR(optimizer, schedule)`` to drive any optimizer with any pure
+  schedule (absolute rates, Keras-style: the first update uses ``schedule(0)``).
 - :mod:`lrbook.schedules.plateau`: ``ReduceLROnPlateau``, the one schedule
   driven by a validation metric instead of the step count.
 """
