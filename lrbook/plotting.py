@@ -188,7 +188,7 @@ def show_source(obj) -> object:
 
 
 #: Default (width, height) of flowchart nodes, in data units, by shape.
-_NODE_SIZE = {"box": (3.8, 0.6), "terminal": (2.8, 0.6), "optional": (3.8, 0.6), "decision": (1.5, 0.95)}
+_NODE_SIZE = {"box": (4.2, 0.6), "terminal": (3.0, 0.62), "optional": (4.2, 0.6), "decision": (1.6, 1.0)}
 _NODE_COLOURS = {
     "box": ("#EAF2FA", PALETTE[0], "-"),
     "terminal": ("#E8F5EE", PALETTE[2], "-"),
@@ -212,7 +212,7 @@ def flowchart(
     edges: Sequence[tuple],
     ax: Axes | None = None,
     figsize: tuple[float, float] = (8.0, 6.0),
-    fontsize: float = 9.5,
+    fontsize: float = 9.0,
 ) -> Axes:
     """Draw a flowchart with matplotlib alone (no Mermaid, no JavaScript: it works offline).
 
@@ -285,7 +285,7 @@ def flowchart(
     return ax
 
 
-def training_loop_flowchart(ax: Axes | None = None, figsize: tuple[float, float] = (8.4, 6.0)) -> Axes:
+def training_loop_flowchart(ax: Axes | None = None, figsize: tuple[float, float] = (8.8, 6.0)) -> Axes:
     """The generic mini-batch training loop, drawn with :func:`flowchart`.
 
     The forward pass (loss) comes before the backward pass (gradients); the
@@ -299,13 +299,13 @@ def training_loop_flowchart(ax: Axes | None = None, figsize: tuple[float, float]
         "batch": (0.0, 6.0, "take the next mini-batch"),
         "forward": (0.0, 5.0, "forward pass: compute the loss"),
         "backward": (0.0, 4.0, "backward pass: compute the gradients"),
-        "step": (0.0, 3.0, "optimizer step: update the parameters", "box", (4.1, 0.6)),
-        "sched": (0.0, 2.0, "step-based scheduler:\nset the next learning rate", "optional", (3.3, 0.75)),
+        "step": (0.0, 3.0, "optimizer step: update the parameters", "box", (4.4, 0.6)),
+        "sched": (0.0, 2.0, "step-based scheduler:\nset the next learning rate", "optional", (3.5, 0.75)),
         "epoch": (0.0, 0.7, "end of\nepoch?", "decision"),
-        "val": (4.9, 0.7, "evaluate on the validation set;\n"
-                "epoch-based scheduler,\nreduce-on-plateau", "box", (3.6, 1.0)),
-        "stop": (4.9, 2.9, "stop? (early\nstopping or\nmax epochs)", "decision", (1.9, 1.4)),
-        "end": (4.9, 4.9, "restore the best\nweights; finish", "terminal", (2.8, 0.75)),
+        "val": (5.3, 0.7, "evaluate on the validation set;\n"
+                "epoch-based scheduler,\nreduce-on-plateau", "box", (3.8, 1.0)),
+        "stop": (5.3, 2.9, "stop?\n(early stopping\nor max epochs)", "decision", (2.5, 1.5)),
+        "end": (5.3, 4.9, "restore the best\nweights; finish", "terminal", (2.8, 0.75)),
     }
     edges = [
         ("init", "batch"),
@@ -314,10 +314,10 @@ def training_loop_flowchart(ax: Axes | None = None, figsize: tuple[float, float]
         ("backward", "step"),
         ("step", "sched"),
         ("sched", "epoch"),
-        ("epoch", "batch", "no", [(-2.5, 0.7), (-2.5, 6.0)], (-1.5, 0.7)),
+        ("epoch", "batch", "no", [(-2.7, 0.7), (-2.7, 6.0)], (-1.6, 0.7)),
         ("epoch", "val", "yes"),
         ("val", "stop"),
-        ("stop", "batch", "no: next epoch", [(7.1, 2.9), (7.1, 6.0)], (4.9, 6.0)),
+        ("stop", "batch", "no: next epoch", [(7.5, 2.9), (7.5, 6.0)], (5.3, 6.0)),
         ("stop", "end", "yes"),
     ]
     return flowchart(nodes, edges, ax=ax, figsize=figsize)
