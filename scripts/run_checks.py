@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     python = sys.executable
 
     commands = {
-        "unit": ([_tool("pytest"), "tests", "-n", "2", "-p", "no:cacheprovider", "-q"], {}),
+        "unit": ([_tool("pytest"), "tests", "-n", "2", "-p", "no:cacheprovider", "-q", "--durations=15"], {}),
         "nbval": (
             [
                 _tool("pytest"), "--nbval-lax", "--nbval-current-env", "-n", "2", "--dist", "loadfile",
