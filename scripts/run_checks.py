@@ -110,7 +110,9 @@ def print_table(step_times: dict[str, tuple[float, str]], nbval: dict, build: di
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run every check of the book.")
     parser.add_argument("--keep-going", action="store_true", help="run later steps after a failure")
-    parser.add_argument("--only", default=",".join(STEPS), help="comma-separated subset of " + ",".join(STEPS))
+    parser.add_argument(
+        "--only", default=",".join(STEPS), help="comma-separated subset of " + ",".join(STEPS)
+    )
     args = parser.parse_args(argv)
     selected = [s for s in STEPS if s in args.only.split(",")]
 
@@ -123,16 +125,34 @@ def main(argv: list[str] | None = None) -> int:
     python = sys.executable
 
     commands = {
-        "unit": ([_tool("pytest"), "tests", "-n", "2", "-p", "no:cacheprovider", "-q", "--durations=15"], {}),
+        "unit": (
+            [_tool("pytest"), "tests", "-n", "2", "-p", "no:cacheprovider", "-q", "--durations=15"],
+            {},
+        ),
         "nbval": (
             [
-                _tool("pytest"), "--nbval-lax", "--nbval-current-env", "-n", "2", "--dist", "loadfile",
-                "book/", "--durations=0", "-p", "no:cacheprovider", "-q",
-                f"--junitxml={tmp / 'nbval.xml'}", "-o", "junit_family=xunit1",
+                _tool("pytest"),
+                "--nbval-lax",
+                "--nbval-current-env",
+                "-n",
+                "2",
+                "--dist",
+                "loadfile",
+                "book/",
+                "--durations=0",
+                "-p",
+                "no:cacheprovider",
+                "-q",
+                f"--junitxml={tmp / 'nbval.xml'}",
+                "-o",
+                "junit_family=xunit1",
             ],
             {"LRBOOK_SCALE": "ci", "OMP_NUM_THREADS": "1"},
         ),
-        "build": ([_tool("jupyter-book"), "build", ".", "-W", "-n", "--keep-going"], {"LRBOOK_SCALE": "ci"}),
+        "build": (
+            [_tool("jupyter-book"), "build", ".", "-W", "-n", "--keep-going"],
+            {"LRBOOK_SCALE": "ci"},
+        ),
         "browser": ([python, "tests/browser_check.py", "_build/html"], {}),
     }
     titles = {

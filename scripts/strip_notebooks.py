@@ -38,7 +38,8 @@ def strip(path: Path) -> bool:
 
 def main(argv: list[str]) -> int:
     paths = [Path(a) for a in argv] or [
-        p for p in sorted((ROOT / "book").rglob("*.ipynb"))
+        p
+        for p in sorted((ROOT / "book").rglob("*.ipynb"))
         if not {"_build", "_static", ".ipynb_checkpoints"} & set(p.parts)
     ]
     for path in paths:

@@ -82,7 +82,7 @@ async () => {
     return {math: mathNodes.length, present: false};
   const t0 = Date.now();
   while (!(window.MathJax && window.MathJax.startup && window.MathJax.startup.promise)) {
-    if (Date.now() - t0 > %d) return {math: mathNodes.length, present: false};
+    if (Date.now() - t0 > MATHJAX_TIMEOUT_MS) return {math: mathNodes.length, present: false};
     await new Promise(r => setTimeout(r, 50));
   }
   await window.MathJax.startup.promise;
@@ -96,7 +96,7 @@ async () => {
           containers: document.querySelectorAll('mjx-container').length,
           untypeset: untypeset, errors: errors};
 }
-""" % MATHJAX_TIMEOUT_MS
+""".replace("MATHJAX_TIMEOUT_MS", str(MATHJAX_TIMEOUT_MS))
 
 TEXT_OUTSIDE_CODE_JS = """
 () => {
@@ -144,12 +144,12 @@ async () => {
   if (views.length === 0) return {views: 0, rendered: 0};
   const t0 = Date.now();
   const rendered = () => document.querySelectorAll('.jupyter-widgets, .widget-subarea, .lm-Widget').length;
-  while (rendered() === 0 && Date.now() - t0 < %d) {
+  while (rendered() === 0 && Date.now() - t0 < WIDGET_TIMEOUT_MS) {
     await new Promise(r => setTimeout(r, 100));
   }
   return {views: views.length, rendered: rendered()};
 }
-""" % WIDGET_TIMEOUT_MS
+""".replace("WIDGET_TIMEOUT_MS", str(WIDGET_TIMEOUT_MS))
 
 
 # server ------------------------------------------------------------------------------
@@ -212,7 +212,9 @@ REFRESH_RE = re.compile(
 
 def redirect_target(root: Path, page_path: str) -> str | None:
     """Target of a ``<meta http-equiv="refresh">`` redirect page (like index.html), else None."""
-    match = REFRESH_RE.search((root / page_path).read_text(encoding="utf8", errors="replace")[:4000])
+    match = REFRESH_RE.search(
+        (root / page_path).read_text(encoding="utf8", errors="replace")[:4000]
+    )
     if not match:
         return None
     return (Path(page_path).parent / match.group(1).split("#")[0]).as_posix()
@@ -225,9 +227,9 @@ def check_page(context, base_url: str, page_path: str, screenshot_dir: Path) -> 
     events: list[str] = []
     page.on(
         "console",
-        lambda msg: events.append(f"console {msg.type}: {msg.text[:300]}")
-        if msg.type == "error"
-        else None,
+        lambda msg: (
+            events.append(f"console {msg.type}: {msg.text[:300]}") if msg.type == "error" else None
+        ),
     )
     page.on("pageerror", lambda exc: events.append(f"uncaught exception: {str(exc)[:300]}"))
 
@@ -239,7 +241,9 @@ def check_page(context, base_url: str, page_path: str, screenshot_dir: Path) -> 
     page.on("requestfailed", on_request_failed)
     page.on(
         "response",
-        lambda resp: events.append(f"HTTP {resp.status}: {resp.url}") if resp.status >= 400 else None,
+        lambda resp: (
+            events.append(f"HTTP {resp.status}: {resp.url}") if resp.status >= 400 else None
+        ),
     )
     try:
         page.goto(base_url + page_path, wait_until="load", timeout=PAGE_TIMEOUT_MS)
@@ -263,8 +267,10 @@ def check_page(context, base_url: str, page_path: str, screenshot_dir: Path) -> 
             if not widgets["rendered"]:
                 result.problems.append(f"{widgets['views']} ipywidgets views never rendered")
         # let fonts, layout transitions and late console errors settle before the picture
-        page.evaluate("async () => { await document.fonts.ready; "
-                      "await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r))); }")
+        page.evaluate(
+            "async () => { await document.fonts.ready; "
+            "await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r))); }"
+        )
         page.wait_for_timeout(300)
         name = page_path.replace("/", "__").removesuffix(".html") + ".png"
         page.screenshot(path=str(screenshot_dir / name), full_page=True, animations="disabled")
@@ -280,8 +286,12 @@ def check_page(context, base_url: str, page_path: str, screenshot_dir: Path) -> 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("html", nargs="?", default="_build/html", type=Path)
-    parser.add_argument("--screenshots", type=Path, default=None,
-                        help="folder for screenshots (default: <html>/../screenshots)")
+    parser.add_argument(
+        "--screenshots",
+        type=Path,
+        default=None,
+        help="folder for screenshots (default: <html>/../screenshots)",
+    )
     parser.add_argument("--pages", nargs="*", default=None, help="only pages matching these globs")
     args = parser.parse_args(argv)
 
@@ -290,8 +300,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"browser check: no built book at {root} (run the book build first)")
         return 1
     if not Path(CHROMIUM).exists():
-        print(f"browser check: {CHROMIUM} is missing; install it with: "
-              "sudo apt-get update && sudo apt-get install -y chromium")
+        print(
+            f"browser check: {CHROMIUM} is missing; install it with: "
+            "sudo apt-get update && sudo apt-get install -y chromium"
+        )
         return 1
     screenshot_dir = (args.screenshots or root.parent / "screenshots").resolve()
     screenshot_dir.mkdir(parents=True, exist_ok=True)
@@ -305,13 +317,18 @@ def main(argv: list[str] | None = None) -> int:
     results: list[PageResult] = []
     try:
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            browser = pw.chromium.launch(
+                executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+            )
             context = browser.new_context(viewport={"width": 1280, "height": 900})
 
             def route(route_obj) -> None:
                 url = route_obj.request.url
                 parsed = urlparse(url)
-                if parsed.scheme in ("http", "https", "ws", "wss") and parsed.hostname not in LOCAL_HOSTS:
+                if (
+                    parsed.scheme in ("http", "https", "ws", "wss")
+                    and parsed.hostname not in LOCAL_HOSTS
+                ):
                     external.append(url)
                     route_obj.abort()
                 else:
@@ -322,21 +339,34 @@ def main(argv: list[str] | None = None) -> int:
                 target = redirect_target(root, page_path)
                 if target is not None:  # checked as its target page; only the link is verified
                     ok = (root / target).is_file()
-                    print(f"{'ok  ' if ok else 'FAIL'} {page_path:<45}         (redirects to {target})")
+                    print(
+                        f"{'ok  ' if ok else 'FAIL'} {page_path:<45}         (redirects to {target})"
+                    )
                     if not ok:
-                        results.append(PageResult(page_path, problems=[f"redirect to missing {target}"]))
+                        results.append(
+                            PageResult(page_path, problems=[f"redirect to missing {target}"])
+                        )
                     continue
                 n_external = len(external)
                 result = check_page(context, base_url, page_path, screenshot_dir)
-                result.problems += [f"request to a non-localhost host: {u}" for u in external[n_external:]]
+                result.problems += [
+                    f"request to a non-localhost host: {u}" for u in external[n_external:]
+                ]
                 # the aborted external requests also show up as console errors; keep one message
                 if len(external) > n_external:
-                    result.problems = [p for p in result.problems
-                                       if not p.startswith("console error: Failed to load resource: net::ERR_FAILED")]
+                    result.problems = [
+                        p
+                        for p in result.problems
+                        if not p.startswith(
+                            "console error: Failed to load resource: net::ERR_FAILED"
+                        )
+                    ]
                 results.append(result)
                 status = "ok  " if not result.problems else "FAIL"
-                print(f"{status} {page_path:<45} {result.seconds:6.1f}s  ({', '.join(result.notes)})",
-                      flush=True)
+                print(
+                    f"{status} {page_path:<45} {result.seconds:6.1f}s  ({', '.join(result.notes)})",
+                    flush=True,
+                )
                 for problem in result.problems:
                     print(f"       - {problem}", flush=True)
             browser.close()
@@ -345,8 +375,10 @@ def main(argv: list[str] | None = None) -> int:
 
     failed = [r for r in results if r.problems]
     total = time.perf_counter() - t_start
-    print(f"browser check: {len(results)} pages, {len(failed)} failed, {total:.1f}s; "
-          f"screenshots in {screenshot_dir}")
+    print(
+        f"browser check: {len(results)} pages, {len(failed)} failed, {total:.1f}s; "
+        f"screenshots in {screenshot_dir}"
+    )
     return 1 if failed or not results else 0
 
 

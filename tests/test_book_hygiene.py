@@ -59,7 +59,8 @@ def test_notebook_is_valid_and_stripped(path: Path) -> None:
     dirty = [
         f"cell {i}: {len(cell.get('outputs', []))} outputs, execution_count={cell.get('execution_count')}"
         for i, cell in enumerate(nb.cells)
-        if cell.cell_type == "code" and (cell.get("outputs") or cell.get("execution_count") is not None)
+        if cell.cell_type == "code"
+        and (cell.get("outputs") or cell.get("execution_count") is not None)
     ]
     assert not dirty, (
         f"{_rel(path)} is stored with outputs; strip them with "
@@ -142,7 +143,9 @@ def test_glue_keys_are_glued(path: Path) -> None:
     used |= set(GLUE_DIRECTIVE.findall(text))
     used = {key for key in used if "::" not in key}  # keys from other pages are not checked
     code = "\n".join(
-        "\n".join(line for line in c.source.splitlines() if not line.lstrip().startswith(("%", "!")))
+        "\n".join(
+            line for line in c.source.splitlines() if not line.lstrip().startswith(("%", "!"))
+        )
         for c in nb.cells
         if c.cell_type == "code"
     )
@@ -196,7 +199,9 @@ def test_toc_entries_exist() -> None:
 def test_every_page_is_in_toc() -> None:
     listed = {p.resolve() for p in map(_resolve, _toc_entries()) if p is not None}
     orphans = [_rel(p) for p in PAGES if p.resolve() not in listed]
-    assert not orphans, f"pages in book/ missing from _toc.yml (only_build_toc_files skips them): {orphans}"
+    assert not orphans, (
+        f"pages in book/ missing from _toc.yml (only_build_toc_files skips them): {orphans}"
+    )
 
 
 def test_no_page_exists_twice() -> None:
@@ -231,7 +236,9 @@ def test_bib_keys_are_unique() -> None:
 @pytest.mark.parametrize("path", PAGES, ids=_rel)
 def test_cited_keys_exist(path: Path) -> None:
     keys = set(_bib_keys())
-    cited = {key.strip() for group in CITE_ROLE.findall(_page_text(path)) for key in group.split(",")}
+    cited = {
+        key.strip() for group in CITE_ROLE.findall(_page_text(path)) for key in group.split(",")
+    }
     missing = sorted(cited - keys)
     assert not missing, f"{_rel(path)} cites keys missing from book/references.bib: {missing}"
 
@@ -252,7 +259,9 @@ def test_config_points_at_vendored_javascript() -> None:
     assert not [f for f in files if "://" in f], f"CDN URLs in _config.yml: {files}"
     missing = [f for f in files if not (BOOK / "_static" / f).is_file()]
     assert not missing, f"vendored files missing from book/_static (run `make vendor`): {missing}"
-    cdn = [v for opts in sphinx["nb_ipywidgets_js"].values() for v in opts.values() if "://" in str(v)]
+    cdn = [
+        v for opts in sphinx["nb_ipywidgets_js"].values() for v in opts.values() if "://" in str(v)
+    ]
     assert not cdn, f"ipywidgets would load modules from a CDN: {cdn}"
 
 
