@@ -39,6 +39,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from lrbook.optim._adam_family import apply_weight_decay
 from lrbook.optim._adapter import (
     RuleOptimizer,
     check_betas,
@@ -68,11 +69,8 @@ def adam_update(
     ``exp_avg_sq`` (v) and, with amsgrad, ``max_exp_avg_sq``."""
     state["step"] += 1
     t = state["step"].item()
-    if weight_decay != 0:
-        if decoupled_weight_decay:
-            param.mul_(1 - lr * weight_decay)  # θ = θ(1 - γλ)
-        else:
-            grad = grad.add(param, alpha=weight_decay)  # g = g + λθ
+    grad = apply_weight_decay(param, grad, lr=lr, weight_decay=weight_decay,
+                              decoupled=decoupled_weight_decay)  # g + λθ, or θ(1 - γλ)
     m, v = state["exp_avg"], state["exp_avg_sq"]
     m.lerp_(grad, 1 - beta1)  # m = m + (1-β1)(g - m)
     v.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)  # v = β2 v + (1-β2) g²

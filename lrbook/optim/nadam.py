@@ -34,7 +34,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from lrbook.optim._adam_family import check_adam_like
+from lrbook.optim._adam_family import apply_weight_decay, check_adam_like
 from lrbook.optim._adapter import (
     RuleOptimizer,
     check_non_negative,
@@ -63,11 +63,8 @@ def nadam_update(
     state["step"] += 1
     t = state["step"].item()
     bias_correction2 = 1 - beta2**t
-    if weight_decay != 0:
-        if decoupled_weight_decay:
-            param.mul_(1 - lr * weight_decay)  # θ = θ(1 - γλ)
-        else:
-            grad = grad.add(param, alpha=weight_decay)  # g = g + λθ
+    grad = apply_weight_decay(param, grad, lr=lr, weight_decay=weight_decay,
+                              decoupled=decoupled_weight_decay)  # g + λθ, or θ(1 - γλ)
     mu = beta1 * (1.0 - 0.5 * (0.96 ** (t * momentum_decay)))  # μ_t
     mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((t + 1) * momentum_decay)))  # μ_{t+1}
     state["mu_product"] *= mu  # Π_t = Π_{t-1} μ_t

@@ -31,7 +31,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from lrbook.optim._adam_family import check_adam_like
+from lrbook.optim._adam_family import apply_weight_decay, check_adam_like
 from lrbook.optim._adapter import RuleOptimizer, new_step_counter, reject_unsupported_flags
 
 __all__ = ["RAdam", "radam_update"]
@@ -53,11 +53,8 @@ def radam_update(
     ``exp_avg_sq`` (v)."""
     state["step"] += 1
     t = state["step"].item()
-    if weight_decay != 0:
-        if decoupled_weight_decay:
-            param.mul_(1 - lr * weight_decay)  # θ = θ(1 - γλ)
-        else:
-            grad = grad.add(param, alpha=weight_decay)  # g = g + λθ
+    grad = apply_weight_decay(param, grad, lr=lr, weight_decay=weight_decay,
+                              decoupled=decoupled_weight_decay)  # g + λθ, or θ(1 - γλ)
     m, v = state["exp_avg"], state["exp_avg_sq"]
     m.lerp_(grad, 1 - beta1)  # m = m + (1-β1)(g - m)
     v.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)  # v = β2 v + (1-β2) g²

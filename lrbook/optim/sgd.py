@@ -32,7 +32,12 @@ from typing import Any
 
 from torch import Tensor
 
-from lrbook.optim._adapter import RuleOptimizer, check_lr, check_non_negative, reject_unsupported_flags
+from lrbook.optim._adapter import (
+    RuleOptimizer,
+    check_lr,
+    check_non_negative,
+    reject_unsupported_flags,
+)
 
 __all__ = ["SGD", "sgd_update"]
 
