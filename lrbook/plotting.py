@@ -9,6 +9,7 @@ plain script (no notebook-only display machinery, no hidden state).
 from __future__ import annotations
 
 import inspect
+import itertools
 from collections.abc import Mapping, Sequence
 
 import matplotlib as mpl
@@ -89,7 +90,7 @@ def contour_trajectories(
 ) -> Axes:
     """Draw ``problem``'s contours and each named path of shape ``(steps + 1, 2)`` over them."""
     ax = contour(problem, ax=ax)
-    for (label, path), colour in zip(trajectories.items(), PALETTE):
+    for (label, path), colour in zip(trajectories.items(), itertools.cycle(PALETTE)):
         path = np.asarray(path)
         ax.plot(path[:, 0], path[:, 1], color=colour, lw=1.6, label=label,
                 marker="o" if markers else None, markersize=3)
@@ -158,7 +159,7 @@ def animate_trajectories(
     fig, ax = plt.subplots(figsize=figsize, dpi=dpi)
     contour(problem, ax=ax)
     lines = {}
-    for (label, path), colour in zip(paths.items(), PALETTE):
+    for label, colour in zip(paths, itertools.cycle(PALETTE)):
         (lines[label],) = ax.plot([], [], color=colour, marker="o", markersize=3, lw=1.6, label=label)
     ax.legend(loc="upper right", fontsize=8)
 
@@ -341,7 +342,7 @@ def curve_trajectories(
     with torch.no_grad():
         ys = problem.f(xs.unsqueeze(-1)).numpy()
     ax.plot(xs.numpy(), ys, color="#888888", lw=1.5, zorder=1)
-    for (label, path), colour in zip(trajectories.items(), PALETTE):
+    for (label, path), colour in zip(trajectories.items(), itertools.cycle(PALETTE)):
         path = np.asarray(path, dtype=float).reshape(len(path), -1)[:, 0]
         path = path[np.isfinite(path)]
         with torch.no_grad():

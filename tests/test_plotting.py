@@ -175,3 +175,14 @@ def test_training_loop_flowchart_order():
     # the forward pass (loss) comes before the backward pass (gradients), in reading order
     assert y["initialise"] > y["mini-batch"] > y["forward pass"] > y["backward pass"] > y["optimizer step"]
     assert {"yes", "no", "no: next epoch"} <= set(positions)
+
+
+def test_every_trajectory_is_drawn_even_beyond_the_palette():
+    """More paths than palette colours: none may be dropped (colours cycle)."""
+    q = problems.quadratic(kappa=4.0)
+    n = len(plotting.PALETTE) + 3
+    paths = {f"run {i}": np.array([[i, 0.0], [i, 1.0]]) for i in range(n)}
+    ax = plotting.contour_trajectories(q, paths, legend=False)
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert all(f"run {i}" in labels for i in range(n))
+    plt.close(ax.figure)

@@ -52,7 +52,42 @@ from lrbook.schedules.schedulers import (
     StepLR,
 )
 
-from lrbook.schedules import functions as _functions
-from lrbook.schedules import schedulers as _schedulers
-
-__all__ = [*_schedulers.__all__, "ReduceLROnPlateau", *_functions.__all__]
+__all__ = [
+    # torch-compatible scheduler classes
+    "ChainedScheduler",
+    "ConstantLR",
+    "CosineAnnealingLR",
+    "CosineAnnealingWarmRestarts",
+    "CyclicLR",
+    "ExponentialLR",
+    "LRScheduler",
+    "LambdaLR",
+    "LinearLR",
+    "MultiStepLR",
+    "MultiplicativeLR",
+    "OneCycleLR",
+    "PolynomialLR",
+    "ReduceLROnPlateau",
+    "ScheduleLR",
+    "SequentialLR",
+    "StepLR",
+    # pure functions of the step
+    "Schedule",
+    "constant",
+    "cosine_decay",
+    "cosine_with_warm_restarts",
+    "cyclical",
+    "cyclical_momentum",
+    "exponential_decay",
+    "inverse_time_decay",
+    "join_schedules",
+    "linear_decay",
+    "linear_warmup",
+    "make_schedule",
+    "multistep_decay",
+    "one_cycle",
+    "one_cycle_momentum",
+    "polynomial_decay",
+    "random_lr",
+    "step_decay",
+]
