@@ -139,6 +139,24 @@ def _check_optimizer(optimizer: Any) -> Optimizer:
     return optimizer
 
 
+def _one_per_group(optimizer: Optimizer, functions: Any, name: str) -> list[Callable]:
+    """One function per param group: ``functions`` itself for every group, or a
+    list of exactly one per group. Raises torch's ``ValueError`` for a wrong
+    count and ``TypeError`` for something that is not callable."""
+    if isinstance(functions, (list, tuple)):
+        if len(functions) != len(optimizer.param_groups):
+            raise ValueError(
+                f"Expected {len(optimizer.param_groups)} {name}s, but got {len(functions)}"
+            )
+        per_group = list(functions)
+    else:
+        per_group = [functions] * len(optimizer.param_groups)
+    for fn in per_group:
+        if not callable(fn):
+            raise TypeError(f"{name} should be a function, but got {type(fn).__name__}")
+    return per_group
+
+
 def _positive_int(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
@@ -284,17 +302,7 @@ class _WithLambdas(LRScheduler):
     lr_lambdas: list
 
     def _set_lambdas(self, optimizer: Optimizer, lr_lambda: Any) -> None:
-        if isinstance(lr_lambda, (list, tuple)):
-            if len(lr_lambda) != len(optimizer.param_groups):
-                raise ValueError(
-                    f"Expected {len(optimizer.param_groups)} lr_lambdas, but got {len(lr_lambda)}"
-                )
-            self.lr_lambdas = list(lr_lambda)
-        else:
-            self.lr_lambdas = [lr_lambda] * len(optimizer.param_groups)
-        for fn in self.lr_lambdas:
-            if not callable(fn):
-                raise TypeError(f"lr_lambda should be a function, but got {type(fn).__name__}")
+        self.lr_lambdas = _one_per_group(optimizer, lr_lambda, "lr_lambda")
 
     def state_dict(self) -> dict[str, Any]:
         state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
@@ -339,17 +347,7 @@ class ScheduleLR(LRScheduler):
     def __init__(self, optimizer: Optimizer, schedule: Callable[[int], float] | list,
                  last_epoch: int = -1) -> None:
         _check_optimizer(optimizer)
-        if isinstance(schedule, (list, tuple)):
-            if len(schedule) != len(optimizer.param_groups):
-                raise ValueError(
-                    f"Expected {len(optimizer.param_groups)} schedules, but got {len(schedule)}"
-                )
-            self.schedules = list(schedule)
-        else:
-            self.schedules = [schedule] * len(optimizer.param_groups)
-        for s in self.schedules:
-            if not callable(s):
-                raise TypeError(f"schedule should be callable, but got {type(s).__name__}")
+        self.schedules = _one_per_group(optimizer, schedule, "schedule")
         super().__init__(optimizer, last_epoch)
 
     def _compute_lr(self) -> list:
