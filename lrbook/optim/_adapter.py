@@ -45,6 +45,7 @@ from torch import Tensor
 __all__ = [
     "RuleOptimizer",
     "new_step_counter",
+    "zero_buffers",
     "check_non_negative",
     "check_lr",
     "check_betas",
@@ -61,6 +62,15 @@ def new_step_counter() -> Tensor:
     """
     dtype = torch.float64 if torch.get_default_dtype() == torch.float64 else torch.float32
     return torch.tensor(0.0, dtype=dtype, device="cpu")
+
+
+def zero_buffers(param: Tensor, *names: str) -> dict[str, Tensor]:
+    """Zero state buffers called ``names``, each shaped and laid out like ``param``.
+
+    The moment estimates of every adaptive rule start at zero; this is where
+    they are made, so ``init_state`` lists only what an algorithm keeps.
+    """
+    return {name: torch.zeros_like(param, memory_format=torch.preserve_format) for name in names}
 
 
 def check_lr(lr: float | Tensor) -> None:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
 from torch import Tensor
 
 from lrbook.optim._adapter import (
@@ -32,6 +31,7 @@ from lrbook.optim._adapter import (
     check_non_negative,
     new_step_counter,
     reject_unsupported_flags,
+    zero_buffers,
 )
 
 __all__ = ["Adadelta", "adadelta_update"]
@@ -94,9 +94,7 @@ class Adadelta(RuleOptimizer):
         super().__init__(params, defaults)
 
     def init_state(self, param: Tensor, group: dict[str, Any]) -> dict[str, Any]:
-        return {"step": new_step_counter(),
-                "square_avg": torch.zeros_like(param, memory_format=torch.preserve_format),
-                "acc_delta": torch.zeros_like(param, memory_format=torch.preserve_format)}
+        return {"step": new_step_counter(), **zero_buffers(param, "square_avg", "acc_delta")}
 
     def hyperparameters(self, group: dict[str, Any]) -> dict[str, Any]:
         return dict(lr=group["lr"], rho=group["rho"], eps=group["eps"],

@@ -47,6 +47,7 @@ from lrbook.optim._adapter import (
     check_non_negative,
     new_step_counter,
     reject_unsupported_flags,
+    zero_buffers,
 )
 
 __all__ = ["Adam", "AdamW", "adam_update"]
@@ -134,14 +135,8 @@ class Adam(RuleOptimizer):
         super().__init__(params, defaults)
 
     def init_state(self, param: Tensor, group: dict[str, Any]) -> dict[str, Any]:
-        state = {
-            "step": new_step_counter(),
-            "exp_avg": torch.zeros_like(param, memory_format=torch.preserve_format),
-            "exp_avg_sq": torch.zeros_like(param, memory_format=torch.preserve_format),
-        }
-        if group["amsgrad"]:
-            state["max_exp_avg_sq"] = torch.zeros_like(param, memory_format=torch.preserve_format)
-        return state
+        names = ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if group["amsgrad"] else ())
+        return {"step": new_step_counter(), **zero_buffers(param, *names)}
 
     def hyperparameters(self, group: dict[str, Any]) -> dict[str, Any]:
         beta1, beta2 = group["betas"]

@@ -24,7 +24,12 @@ import torch
 from torch import Tensor
 
 from lrbook.optim._adam_family import check_adam_like
-from lrbook.optim._adapter import RuleOptimizer, new_step_counter, reject_unsupported_flags
+from lrbook.optim._adapter import (
+    RuleOptimizer,
+    new_step_counter,
+    reject_unsupported_flags,
+    zero_buffers,
+)
 
 __all__ = ["Adamax", "adamax_update"]
 
@@ -81,9 +86,7 @@ class Adamax(RuleOptimizer):
         super().__init__(params, defaults)
 
     def init_state(self, param: Tensor, group: dict[str, Any]) -> dict[str, Any]:
-        return {"step": new_step_counter(),
-                "exp_avg": torch.zeros_like(param, memory_format=torch.preserve_format),
-                "exp_inf": torch.zeros_like(param, memory_format=torch.preserve_format)}
+        return {"step": new_step_counter(), **zero_buffers(param, "exp_avg", "exp_inf")}
 
     def hyperparameters(self, group: dict[str, Any]) -> dict[str, Any]:
         beta1, beta2 = group["betas"]

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
 from torch import Tensor
 
 from lrbook.optim._adam_family import apply_weight_decay, check_adam_like
@@ -40,6 +39,7 @@ from lrbook.optim._adapter import (
     check_non_negative,
     new_step_counter,
     reject_unsupported_flags,
+    zero_buffers,
 )
 
 __all__ = ["NAdam", "nadam_update"]
@@ -117,8 +117,7 @@ class NAdam(RuleOptimizer):
         mu_product = new_step_counter()
         mu_product.fill_(1.0)
         return {"step": new_step_counter(), "mu_product": mu_product,
-                "exp_avg": torch.zeros_like(param, memory_format=torch.preserve_format),
-                "exp_avg_sq": torch.zeros_like(param, memory_format=torch.preserve_format)}
+                **zero_buffers(param, "exp_avg", "exp_avg_sq")}
 
     def hyperparameters(self, group: dict[str, Any]) -> dict[str, Any]:
         beta1, beta2 = group["betas"]

@@ -28,11 +28,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
 from torch import Tensor
 
 from lrbook.optim._adam_family import apply_weight_decay, check_adam_like
-from lrbook.optim._adapter import RuleOptimizer, new_step_counter, reject_unsupported_flags
+from lrbook.optim._adapter import (
+    RuleOptimizer,
+    new_step_counter,
+    reject_unsupported_flags,
+    zero_buffers,
+)
 
 __all__ = ["RAdam", "radam_update"]
 
@@ -103,9 +107,7 @@ class RAdam(RuleOptimizer):
         super().__init__(params, defaults)
 
     def init_state(self, param: Tensor, group: dict[str, Any]) -> dict[str, Any]:
-        return {"step": new_step_counter(),
-                "exp_avg": torch.zeros_like(param, memory_format=torch.preserve_format),
-                "exp_avg_sq": torch.zeros_like(param, memory_format=torch.preserve_format)}
+        return {"step": new_step_counter(), **zero_buffers(param, "exp_avg", "exp_avg_sq")}
 
     def hyperparameters(self, group: dict[str, Any]) -> dict[str, Any]:
         beta1, beta2 = group["betas"]

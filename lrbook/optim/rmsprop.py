@@ -26,7 +26,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
 from torch import Tensor
 
 from lrbook.optim._adapter import (
@@ -35,6 +34,7 @@ from lrbook.optim._adapter import (
     check_non_negative,
     new_step_counter,
     reject_unsupported_flags,
+    zero_buffers,
 )
 
 __all__ = ["RMSprop", "rmsprop_update"]
@@ -110,13 +110,12 @@ class RMSprop(RuleOptimizer):
         super().__init__(params, defaults)
 
     def init_state(self, param: Tensor, group: dict[str, Any]) -> dict[str, Any]:
-        state = {"step": new_step_counter(),
-                 "square_avg": torch.zeros_like(param, memory_format=torch.preserve_format)}
+        names = ["square_avg"]
         if group["momentum"] > 0:
-            state["momentum_buffer"] = torch.zeros_like(param, memory_format=torch.preserve_format)
+            names.append("momentum_buffer")
         if group["centered"]:
-            state["grad_avg"] = torch.zeros_like(param, memory_format=torch.preserve_format)
-        return state
+            names.append("grad_avg")
+        return {"step": new_step_counter(), **zero_buffers(param, *names)}
 
     def hyperparameters(self, group: dict[str, Any]) -> dict[str, Any]:
         return dict(lr=group["lr"], alpha=group["alpha"], eps=group["eps"],

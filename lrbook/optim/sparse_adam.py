@@ -22,10 +22,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import torch
 from torch import Tensor
 
-from lrbook.optim._adapter import RuleOptimizer, check_betas
+from lrbook.optim._adapter import RuleOptimizer, check_betas, zero_buffers
 
 __all__ = ["SparseAdam", "sparse_adam_update"]
 
@@ -112,9 +111,7 @@ class SparseAdam(RuleOptimizer):
                 )
 
     def init_state(self, param: Tensor, group: dict[str, Any]) -> dict[str, Any]:
-        return {"step": 0,
-                "exp_avg": torch.zeros_like(param, memory_format=torch.preserve_format),
-                "exp_avg_sq": torch.zeros_like(param, memory_format=torch.preserve_format)}
+        return {"step": 0, **zero_buffers(param, "exp_avg", "exp_avg_sq")}
 
     def hyperparameters(self, group: dict[str, Any]) -> dict[str, Any]:
         beta1, beta2 = group["betas"]
