@@ -12,12 +12,13 @@ Subpackages and modules
 - :mod:`lrbook.data`            small offline datasets and seeded minibatches
 - :mod:`lrbook.problems`        2-D and 1-D test functions with gradients and known minima
 - :mod:`lrbook.plotting`        the book's one plotting style
-- :mod:`lrbook.config`          device and run-scale switches
+- :mod:`lrbook.config`          device, run-scale and seed switches
+- :mod:`lrbook.stats`           means with standard errors, learning-rate grids, tuned-interior checks
 """
 
-from lrbook.config import at_scale, device, scale
+from lrbook.config import at_scale, device, scale, seed, seeds
 from lrbook.early_stopping import EarlyStopping
 
 __version__ = "0.1.0"
 
-__all__ = ["EarlyStopping", "__version__", "at_scale", "device", "scale"]
+__all__ = ["EarlyStopping", "__version__", "at_scale", "device", "scale", "seed", "seeds"]

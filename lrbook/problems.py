@@ -67,22 +67,22 @@ def _t(values: Iterable[float]) -> Tensor:
     return torch.tensor(list(values), dtype=DTYPE)
 
 
-def quadratic(kappa: float = 10.0, lambda_min: float = 1.0, angle: float = 0.0) -> Problem:
+def quadratic(kappa: float = 10.0, h_min: float = 1.0, angle: float = 0.0) -> Problem:
     r"""The quadratic :math:`f(x) = \tfrac12 x^\top H x` with condition number ``kappa``.
 
-    :math:`H = R\,\mathrm{diag}(\lambda_{\min}, \kappa\lambda_{\min})\,R^\top`, where
+    :math:`H = R\,\mathrm{diag}(h_{\min}, \kappa h_{\min})\,R^\top`, where
     :math:`R` rotates by ``angle`` radians, so the axes of the ellipses are not
     aligned with the coordinates when ``angle != 0`` (that matters for
     per-coordinate methods such as Adagrad). The minimizer is the origin, and
-    :math:`L = \lambda_{\max} = \kappa\lambda_{\min}` is the smoothness constant.
+    :math:`L = h_{\max} = \kappa h_{\min}` is the smoothness constant.
     """
     if not kappa >= 1.0:
-        raise ValueError(f"kappa must be >= 1 (it is lambda_max / lambda_min), got {kappa}")
-    if not lambda_min > 0.0:
-        raise ValueError(f"lambda_min must be > 0, got {lambda_min}")
+        raise ValueError(f"kappa must be >= 1 (it is h_max / h_min), got {kappa}")
+    if not h_min > 0.0:
+        raise ValueError(f"h_min must be > 0, got {h_min}")
     c, s = math.cos(angle), math.sin(angle)
     rotation = torch.tensor([[c, -s], [s, c]], dtype=DTYPE)
-    hessian = rotation @ torch.diag(_t([lambda_min, kappa * lambda_min])) @ rotation.T
+    hessian = rotation @ torch.diag(_t([h_min, kappa * h_min])) @ rotation.T
 
     def f(x: Tensor) -> Tensor:
         return 0.5 * torch.einsum("...i,ij,...j->...", x, hessian.to(x), x)

@@ -15,7 +15,7 @@ from lrbook.problems import DTYPE
 
 ALL_PROBLEMS = {
     "quadratic": problems.quadratic(),
-    "quadratic_k100_rotated": problems.quadratic(kappa=100.0, lambda_min=0.5, angle=0.7),
+    "quadratic_k100_rotated": problems.quadratic(kappa=100.0, h_min=0.5, angle=0.7),
     "rosenbrock": problems.rosenbrock(),
     "rosenbrock_a2": problems.rosenbrock(a=2.0, b=10.0),
     "beale": problems.beale(),
@@ -93,10 +93,10 @@ def test_start_is_a_tensor_of_the_right_shape_and_not_the_minimizer(name):
         assert problem.ylim[0] < problem.start[1].item() < problem.ylim[1]
 
 
-@pytest.mark.parametrize("kappa, lambda_min, angle", [(10.0, 1.0, 0.0), (100.0, 0.5, 0.7), (1.0, 2.0, 1.0)])
-def test_quadratic_hessian_and_eigenvalues(kappa, lambda_min, angle):
-    problem = problems.quadratic(kappa=kappa, lambda_min=lambda_min, angle=angle)
-    np.testing.assert_allclose(problem.eigenvalues.numpy(), [lambda_min, kappa * lambda_min], rtol=1e-12)
+@pytest.mark.parametrize("kappa, h_min, angle", [(10.0, 1.0, 0.0), (100.0, 0.5, 0.7), (1.0, 2.0, 1.0)])
+def test_quadratic_hessian_and_eigenvalues(kappa, h_min, angle):
+    problem = problems.quadratic(kappa=kappa, h_min=h_min, angle=angle)
+    np.testing.assert_allclose(problem.eigenvalues.numpy(), [h_min, kappa * h_min], rtol=1e-12)
     hessian = torch.func.hessian(problem.f)(problem.start)
     np.testing.assert_allclose(hessian.numpy(), problem.hessian.numpy(), rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(problem.hessian.numpy(), problem.hessian.numpy().T)
@@ -109,8 +109,8 @@ def test_quadratic_rotation_changes_the_axes():
     assert abs(rotated.hessian[0, 1].item()) > 1.0
 
 
-@pytest.mark.parametrize("kwargs", [{"kappa": 0.5}, {"kappa": float("nan")}, {"lambda_min": 0.0},
-                                    {"lambda_min": -1.0}])
+@pytest.mark.parametrize("kwargs", [{"kappa": 0.5}, {"kappa": float("nan")}, {"h_min": 0.0},
+                                    {"h_min": -1.0}])
 def test_quadratic_rejects_bad_arguments(kwargs):
     with pytest.raises(ValueError):
         problems.quadratic(**kwargs)
