@@ -2,6 +2,8 @@
 #
 #   make book    set up (if needed) and build the HTML book, every notebook executed
 #   make test    set up (if needed, incl. the browser) and run every check
+#   make test-seeds  every notebook under nbval with LRBOOK_SEED=1 and 2 (claims hold for other seeds)
+#   make test-full   every notebook under nbval at LRBOOK_SCALE=full (slow on a CPU; not in CI)
 #   make lab     open the notebooks in JupyterLab       (make lab SCALE=full)
 #   make bench   run the benchmarks in benchmarks/
 #   make clean   remove build outputs (make distclean also removes .venv)
@@ -16,11 +18,13 @@ SCALE_ENV := $(if $(SCALE),LRBOOK_SCALE=$(SCALE),)
 CHROMIUM := /usr/bin/chromium
 
 .DEFAULT_GOAL := help
-.PHONY: help venv book test lab bench clean distclean browser vendor
+.PHONY: help venv book test test-seeds test-full lab bench clean distclean browser vendor
 
 help:
 	@echo "make book       set up .venv and build the book into _build/html"
 	@echo "make test       set up everything and run all checks (what CI runs)"
+	@echo "make test-seeds every notebook under nbval with LRBOOK_SEED=1 and LRBOOK_SEED=2"
+	@echo "make test-full  every notebook under nbval at LRBOOK_SCALE=full (slow on a CPU)"
 	@echo "make lab        open the notebooks in JupyterLab (SCALE=full for full-size runs)"
 	@echo "make bench      run benchmarks/*.py"
 	@echo "make clean      remove _build and caches (distclean: also .venv)"
@@ -38,6 +42,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 book: venv
+	$(SCALE_ENV) OMP_NUM_THREADS=1 $(PY) scripts/execute_notebooks.py --jobs 2
 	$(SCALE_ENV) $(BIN)/jupyter-book build .
 	@echo ""
 	@echo "The book is at: $(CURDIR)/_build/html/index.html"
@@ -56,6 +61,14 @@ browser:
 
 test: venv browser
 	$(PY) scripts/run_checks.py
+
+test-seeds: venv
+	@set -e; for seed in 1 2; do \
+	  echo "== LRBOOK_SEED=$$seed"; LRBOOK_SEED=$$seed $(PY) scripts/run_checks.py --only nbval; \
+	done
+
+test-full: venv
+	$(PY) scripts/run_checks.py --only nbval --scale full
 
 lab: venv
 	cd book && $(SCALE_ENV) $(abspath $(BIN))/jupyter lab

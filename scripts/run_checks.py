@@ -4,14 +4,20 @@ This is what ``make test`` (and so ``.ci/run``) runs, from the repository root:
 
 1. ``unit``     pytest tests -n 2 (unit and parity tests, notebook hygiene)
 2. ``nbval``    every notebook in a fresh kernel at LRBOOK_SCALE=ci, under nbval
-3. ``build``    strict book build from a clean _build (-W -n --keep-going)
-4. ``browser``  every built page opened in headless Chromium (tests/browser_check.py)
+3. ``execute``  every notebook executed into a clean _build's execution cache, two at a time
+               (scripts/execute_notebooks.py), so that the build does not run them one by one
+4. ``build``    strict book build (-W -n --keep-going) that renders from that cache
+5. ``browser``  every built page opened in headless Chromium (tests/browser_check.py)
 
 It stops at the first failing step (``--keep-going`` runs the rest anyway) and
 always ends with a table of the step times and of each notebook's time under
 nbval and in the build.
 
-Usage: python scripts/run_checks.py [--keep-going] [--only unit,nbval,build,browser]
+Usage: python scripts/run_checks.py [--keep-going] [--only unit,nbval,execute,build,browser]
+                                   [--scale ci|full]
+
+``--scale full`` runs the notebooks at LRBOOK_SCALE=full (``make test-full``);
+LRBOOK_SEED from the environment is passed on (``make test-seeds``).
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent  # the venv's bin/ when run as .venv/bin/python
-STEPS = ("unit", "nbval", "build", "browser")
+STEPS = ("unit", "nbval", "execute", "build", "browser")
 
 
 def _tool(name: str) -> str:
@@ -92,7 +98,7 @@ def print_table(step_times: dict[str, tuple[float, str]], nbval: dict, build: di
     print(f"{'total':<12}{sum(s for s, _ in step_times.values()):>10.1f}")
     notebooks = sorted(set(nbval) | set(build))
     if notebooks:
-        print(f"\n{'notebook':<40}{'nbval s':>10}{'build s':>10}")
+        print(f"\n{'notebook':<40}{'nbval s':>10}{'execute s':>10}")
 
         def fmt(value) -> str:
             if value is None:
@@ -113,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only", default=",".join(STEPS), help="comma-separated subset of " + ",".join(STEPS)
     )
+    parser.add_argument("--scale", default="ci", choices=("ci", "full"), help="LRBOOK_SCALE of the notebooks")
     args = parser.parse_args(argv)
     selected = [s for s in STEPS if s in args.only.split(",")]
 
@@ -147,18 +154,24 @@ def main(argv: list[str] | None = None) -> int:
                 "-o",
                 "junit_family=xunit1",
             ],
-            {"LRBOOK_SCALE": "ci", "OMP_NUM_THREADS": "1"},
+            {"LRBOOK_SCALE": args.scale, "OMP_NUM_THREADS": "1"},
+        ),
+        "execute": (
+            [python, "scripts/execute_notebooks.py", "--jobs", "2"],
+            {"LRBOOK_SCALE": args.scale, "OMP_NUM_THREADS": "1"},
         ),
         "build": (
             [_tool("jupyter-book"), "build", ".", "-W", "-n", "--keep-going"],
-            {"LRBOOK_SCALE": "ci"},
+            {"LRBOOK_SCALE": args.scale},
         ),
         "browser": ([python, "tests/browser_check.py", "_build/html"], {}),
     }
     titles = {
         "unit": "unit tests and notebook hygiene (pytest tests -n 2)",
-        "nbval": "notebooks under nbval, fresh kernels, LRBOOK_SCALE=ci",
-        "build": "strict book build from a clean _build",
+        "nbval": f"notebooks under nbval, fresh kernels, LRBOOK_SCALE={args.scale}, "
+        f"LRBOOK_SEED={os.environ.get('LRBOOK_SEED', '0')}",
+        "execute": "notebooks executed two at a time into a clean _build's cache",
+        "build": "strict book build, rendered from the execution cache",
         "browser": "built HTML in headless Chromium",
     }
     try:
@@ -167,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
                 step_times[step] = (0.0, "skipped")
                 continue
             _banner(f"{step}: {titles[step]}")
-            if step == "build":
+            if step == "execute" or (step == "build" and "execute" not in selected):
                 shutil.rmtree(ROOT / "_build", ignore_errors=True)
             cmd, env = commands[step]
             t0 = time.perf_counter()
