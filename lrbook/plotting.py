@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import inspect
 import itertools
+import re
 from collections.abc import Mapping, Sequence
+from html import escape
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
@@ -142,8 +144,12 @@ def animate_trajectories(
     figsize: tuple[float, float] = (5.0, 3.6),
     dpi: int = 72,
     frame_format: str = "png",
+    alt: str | None = None,
 ):
     """Animate the paths step by step; returns an ``IPython.display.HTML`` player.
+
+    ``alt`` is the text alternative of the player's frame image (screen
+    readers announce it); by default it names the paths and the problem.
 
     The player is made with ``FuncAnimation.to_jshtml()``: plain JavaScript
     and embedded frames, so it plays in the static HTML book with no kernel.
@@ -174,6 +180,9 @@ def animate_trajectories(
     with mpl.rc_context({"animation.frame_format": frame_format}):
         html = anim.to_jshtml(default_mode="once")
     plt.close(fig)
+    if alt is None:
+        alt = f"Animation of the paths of {', '.join(paths)} on the contours of {problem.name}, step by step."
+    html = re.sub(r'<img id="(_anim_img\w+)"', lambda m: f'<img id="{m.group(1)}" alt="{escape(alt)}"', html)
     return HTML(html)
 
 
@@ -289,7 +298,9 @@ def flowchart(
 def training_loop_flowchart(ax: Axes | None = None, figsize: tuple[float, float] = (8.8, 6.0)) -> Axes:
     """The generic mini-batch training loop, drawn with :func:`flowchart`.
 
-    The forward pass (loss) comes before the backward pass (gradients); the
+    The forward pass (loss) comes before the backward pass (gradients), and the
+    gradients of the previous step are zeroed before the backward pass (torch
+    *adds* new gradients to ``.grad``, so without ``zero_grad()`` they pile up); the
     optimizer steps once per mini-batch, a step-based schedule right after it;
     once per epoch come validation, epoch-based schedules and plateau rules,
     and the stopping decision, which leads to the next epoch's first mini-batch
@@ -299,7 +310,7 @@ def training_loop_flowchart(ax: Axes | None = None, figsize: tuple[float, float]
         "init": (0.0, 7.0, "initialise parameters\nand optimizer state", "terminal"),
         "batch": (0.0, 6.0, "take the next mini-batch"),
         "forward": (0.0, 5.0, "forward pass: compute the loss"),
-        "backward": (0.0, 4.0, "backward pass: compute the gradients"),
+        "backward": (0.0, 4.0, "zero the old gradients, then backward\npass: compute the gradients", "box", (4.4, 0.75)),
         "step": (0.0, 3.0, "optimizer step: update the parameters", "box", (4.4, 0.6)),
         "sched": (0.0, 2.0, "step-based scheduler:\nset the next learning rate", "optional", (3.5, 0.75)),
         "epoch": (0.0, 0.7, "end of\nepoch?", "decision"),

@@ -12,15 +12,22 @@ jupyter-book 1.0.4 / Sphinx 7.4, and the second copy is a JavaScript
 ``SyntaxError`` ("Identifier 'THEBE_JS_URL' has already been declared") on
 every page.
 
+Figures get text alternatives: an image (or the frame ``<img>`` of a
+``to_jshtml`` animation) inside a captioned figure that has no ``alt`` text of
+its own gets the first sentence of the caption as ``alt``, so screen readers
+announce what the figure shows rather than a file name.
+
 Loaded from ``_config.yml`` (``sphinx: local_extensions: lrbook_offline: scripts/``).
 ``tests/browser_check.py`` checks the result in a real browser.
 """
 
 from __future__ import annotations
 
+import html as html_lib
 import re
 from typing import Any
 
+from docutils import nodes
 from sphinx.application import Sphinx
 
 # regular expression for a CDN URL -> path of the vendored file under _static/
@@ -72,6 +79,41 @@ def _on_page_context(
         scripts[:] = dedupe_scripts(scripts)
 
 
+def first_sentence(text: str, limit: int = 250) -> str:
+    """The first sentence of a caption (whitespace folded), cut at ``limit`` characters."""
+    text = " ".join(text.split())
+    match = re.match(r"(.+?[.!?])(\s|$)", text)
+    sentence = match.group(1) if match else text
+    return sentence if len(sentence) <= limit else sentence[: limit - 1].rstrip() + "…"
+
+
+_ANIM_IMG = re.compile(r'<img id="(_anim_img[0-9a-f]+)"(?![^>]*\salt=)')
+
+
+def add_alt_text(doctree: nodes.Node) -> None:
+    """Give every image in a captioned figure the caption's first sentence as ``alt``."""
+    for figure in doctree.findall(nodes.figure):
+        captions = list(figure.findall(nodes.caption))
+        if not captions:
+            continue
+        alt = first_sentence(captions[0].astext())
+        if not alt:
+            continue
+        for image in figure.findall(nodes.image):
+            if not image.get("alt") or image.get("alt") == image.get("uri"):
+                image["alt"] = alt
+        for raw in figure.findall(nodes.raw):
+            if "_anim_img" in raw.astext():
+                tag = r'<img id="\1" alt="' + html_lib.escape(alt, quote=True).replace("\\", "\\\\") + '"'
+                new = _ANIM_IMG.sub(tag, raw.astext())
+                raw.children = [nodes.Text(new)]
+
+
+def _on_doctree_resolved(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    add_alt_text(doctree)
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("html-page-context", _on_page_context)
+    app.connect("doctree-resolved", _on_doctree_resolved)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -13,6 +13,9 @@ finished typesetting:
   common macros, or an unrendered ``$...$``) outside code, or a math element was
   not typeset, or MathJax reports a TeX error;
 - an ``<img>`` has ``naturalWidth`` 0 (missing or broken figure);
+- an ``<img>`` in the page's content has no text alternative (``alt`` missing,
+  empty, or just the file name), or a figure's image is wider than its column
+  (clipped or scrolled at a 1280-px window);
 - an output cell contains a traceback;
 - the browser logs a console error or an uncaught exception, a request fails
   or gets an HTTP error status;
@@ -109,7 +112,7 @@ TEXT_OUTSIDE_CODE_JS = """
 }
 """
 
-BROKEN_IMAGES_JS = """
+BROKEN_IMAGES_JS = r"""
 async () => {
   const imgs = Array.from(document.images);
   imgs.forEach(img => { img.loading = 'eager'; });
@@ -119,9 +122,15 @@ async () => {
         img.addEventListener('error', resolve, {once: true});
         setTimeout(resolve, 10000);
       })));
+  const content = imgs.filter(img => img.closest('article, main, .bd-article'));
+  const fileName = /\.(png|jpe?g|gif|svg|webp)$/i;
   return {count: imgs.length,
           broken: imgs.filter(img => img.naturalWidth === 0)
-                      .map(img => (img.currentSrc || img.src || img.outerHTML).slice(0, 160))};
+                      .map(img => (img.currentSrc || img.src || img.outerHTML).slice(0, 160)),
+          noAlt: content.filter(img => {
+                      const alt = (img.getAttribute('alt') || '').trim();
+                      return !alt || fileName.test(alt);
+                   }).map(img => (img.currentSrc || img.src || img.id || img.outerHTML).slice(0, 160))};
 }
 """
 
@@ -260,6 +269,7 @@ def check_page(context, base_url: str, page_path: str, screenshot_dir: Path) -> 
         images = page.evaluate(BROKEN_IMAGES_JS)
         result.notes.append(f"{images['count']} images")
         result.problems += [f"image not loaded: {src}" for src in images["broken"]]
+        result.problems += [f"image without alt text: {src}" for src in images["noAlt"]]
         result.problems += [f"traceback in output: {tb!r}" for tb in page.evaluate(TRACEBACKS_JS)]
         widgets = page.evaluate(WIDGETS_JS)
         if widgets["views"]:
