@@ -233,7 +233,7 @@ BAD_CALLS = [
     (lambda: S.exponential_decay(float("nan"), 0.1, 10, 0.5), "step"),
     (lambda: S.inverse_time_decay(0, -1.0, 10, 0.5), "initial_learning_rate"),
     (lambda: S.inverse_time_decay(0, 1.0, 10, -0.5), "decay_rate"),
-    (lambda: S.polynomial_decay(0, 1.0, 10, power=0), "power"),
+    (lambda: S.polynomial_decay(0, 1.0, 10, power=-1), "power"),
     (lambda: S.polynomial_decay(0, 1.0, 10, end_learning_rate=-1), "end_learning_rate"),
     (lambda: S.linear_decay(0, 1.0, 0), "total_steps"),
     (lambda: S.cosine_decay(0, 1.0, -5), "decay_steps"),

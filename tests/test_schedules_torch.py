@@ -510,7 +510,7 @@ STRICTER = [  # torch accepts these and fails later (ZeroDivisionError) or silen
     ("factor", lambda o: S.ConstantLR(o, factor=0.0)),
     ("total_iters", lambda o: S.PolynomialLR(o, total_iters=0)),
     ("total_iters", lambda o: S.LinearLR(o, total_iters=0)),
-    ("gamma", lambda o: S.ExponentialLR(o, gamma=0.0)),
+    ("gamma", lambda o: S.ExponentialLR(o, gamma=-0.5)),
     ("pct_start", lambda o: S.OneCycleLR(o, 0.1, total_steps=10, pct_start=0.1)),
     ("step_size_up", lambda o: S.CyclicLR(o, 0.01, 0.1, step_size_up=0)),
     ("patience", lambda o: S.ReduceLROnPlateau(o, patience=-1)),
@@ -537,7 +537,7 @@ def test_one_cycle_stepped_too_often():
 def test_warning_when_scheduler_steps_before_optimizer():
     opt = make_optimizer()
     sched = S.StepLR(opt, 3)
-    with pytest.warns(UserWarning, match=r"before optimizer.step\(\)"):
+    with pytest.warns(UserWarning, match=r"^Detected call of `lr_scheduler.step\(\)` before `optimizer.step\(\)`"):
         sched.step()
     opt2 = make_optimizer()
     sched2 = S.StepLR(opt2, 3)

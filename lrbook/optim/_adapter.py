@@ -27,6 +27,15 @@ here, once, for all optimizers:
   ``RuntimeError`` in ``step()`` before touching the group;
 - lazy state: ``init_state(param, group)`` runs at the first step in which a
   parameter has a gradient (Adagrad, like torch, initialises eagerly instead).
+- checkpoints written by older torch versions are upgraded on load, as the
+  optimizers' ``__setstate__`` do in torch: a per-parameter ``step`` (and
+  NAdam's ``mu_product``) stored as a Python number becomes the 0-d tensor
+  torch uses now, and a param group that lacks a key added by a later torch
+  version (``decoupled_weight_decay``, ``amsgrad``, ``nesterov``,
+  ``centered``, ``maximize``, ...) gets the default of the optimizer's
+  constructor. torch fills in only the keys it lists per optimizer; lrbook
+  fills every missing constructor argument (a superset: torch would raise
+  ``KeyError`` at ``step()`` for the others).
 
 A subclass declares only: its ``__init__`` (torch's arguments, defaults and
 validation, then ``super().__init__(params, defaults)``), ``rule``,
@@ -36,6 +45,7 @@ read from a param group).
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -156,6 +166,35 @@ class RuleOptimizer(torch.optim.Optimizer):
         raise NotImplementedError
 
     # --- the shared machinery -----------------------------------------------------
+    #: per-parameter state entries that old torch versions stored as Python numbers
+    _scalar_state_keys: tuple[str, ...] = ("step", "mu_product")
+    #: where torch's ``__setstate__`` fills a missing key with something other
+    #: than the constructor's default (SGD: ``fused=False``, not ``None``)
+    _upgrade_defaults: dict[str, Any] = {}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Upgrade state from older torch versions (``load_state_dict`` ends here)."""
+        super().__setstate__(state)
+        signature = inspect.signature(type(self).__init__).parameters
+        defaults = {name: p.default for name, p in signature.items()
+                    if name in self.defaults and p.default is not inspect.Parameter.empty}
+        defaults.update(self._upgrade_defaults)
+        for group in self.param_groups:
+            for key, value in defaults.items():
+                group.setdefault(key, value)
+            group.update(self._forced_group_values())
+        for param_state in self.state.values():
+            for key in self._scalar_state_keys:
+                if key in param_state and not torch.is_tensor(param_state[key]):
+                    counter = new_step_counter()
+                    counter.fill_(float(param_state[key]))
+                    param_state[key] = counter
+
+    def _forced_group_values(self) -> dict[str, Any]:
+        """Group values a subclass always has, whatever the checkpoint says (AdamW's
+        ``decoupled_weight_decay=True``, as torch's ``AdamW.__setstate__``)."""
+        return {}
+
     def check_grads(self, params: list[Tensor]) -> None:
         """Raise torch's ``RuntimeError`` for gradients the rule cannot take.
 

@@ -193,13 +193,13 @@ def exponential_decay(
         step: update index ``t >= 0`` (Keras: ``optimizer.iterations``).
         initial_learning_rate: :math:`\eta_0 \ge 0`.
         decay_steps: :math:`T > 0`.
-        decay_rate: :math:`r > 0` (``r < 1`` decays).
+        decay_rate: :math:`r \ge 0` (``r < 1`` decays; 0 gives 0 for t > 0, or after the first period with staircase).
         staircase: floor the exponent, giving a step schedule.
     """
     t = _check_step(step)
     eta0 = _check_non_negative("initial_learning_rate", initial_learning_rate)
     T = _check_positive("decay_steps", decay_steps)
-    r = _check_positive("decay_rate", decay_rate)
+    r = _check_non_negative("decay_rate", decay_rate)
     p = t / T
     if staircase:
         p = math.floor(p)
@@ -264,14 +264,14 @@ def polynomial_decay(
         initial_learning_rate: :math:`\eta_0 \ge 0`.
         decay_steps: :math:`T > 0`, steps to reach ``end_learning_rate``.
         end_learning_rate: :math:`\eta_{\text{end}} \ge 0`, held after :math:`T`.
-        power: :math:`p > 0` (1 is linear decay).
+        power: :math:`p \ge 0` (1 is linear decay, 0 a constant rate).
         cycle: restart the decay every :math:`T` steps (stretched periods).
     """
     t = _check_step(step)
     eta0 = _check_non_negative("initial_learning_rate", initial_learning_rate)
     T = _check_positive("decay_steps", decay_steps)
     eta_end = _check_non_negative("end_learning_rate", end_learning_rate)
-    p = _check_positive("power", power)
+    p = _check_non_negative("power", power)
     if cycle:
         T = T * (1 if t == 0 else math.ceil(t / T))
     else:

@@ -18,6 +18,7 @@ from lrbook.schedules.schedulers import (
     _EPOCH_WARNING,
     LRScheduler,
     _check_optimizer,
+    _count,
     _group_values,
     _write,
 )
@@ -55,11 +56,22 @@ class ReduceLROnPlateau(LRScheduler):
     Keras' ``ReduceLROnPlateau`` cuts one epoch earlier (on the
     ``patience``-th bad epoch) and uses an absolute ``min_delta``.
 
+    ``patience`` and ``cooldown`` may be whole floats (``2.0``, as YAML or
+    argparse deliver them) or ``inf``, as in torch.
+
+    Deliberate differences from torch 2.13 (each a ``ValueError`` naming the
+    argument; torch accepts these values, which are meaningless): ``factor``
+    must lie in ``[0, 1)`` (a negative factor makes the rate negative, then
+    ``min_lr``); ``patience`` and ``cooldown`` must be whole numbers ``>= 0``
+    (torch compares counts of epochs with them, so ``0.5`` acts as ``0`` or
+    ``1``); ``threshold`` and ``eps`` must be ``>= 0`` (negative values count
+    worse metrics as improvements, or "cut" the rate upwards).
+
     Args:
         optimizer: any ``torch.optim.Optimizer``.
         mode: ``"min"`` (loss) or ``"max"`` (accuracy).
         factor: multiplier applied to the rate, in ``[0, 1)``.
-        patience: bad epochs tolerated before a cut, ``>= 0``.
+        patience: bad epochs tolerated before a cut, a whole number ``>= 0``.
         threshold: minimum change that counts as an improvement, ``>= 0``.
         threshold_mode: ``"rel"`` or ``"abs"`` (see the table).
         cooldown: epochs to wait after a cut before counting again, ``>= 0``.
@@ -83,9 +95,8 @@ class ReduceLROnPlateau(LRScheduler):
             raise ValueError(f"Factor should be < 1.0, got factor={factor!r}")
         if factor < 0:
             raise ValueError(f"factor must be in [0, 1), got {factor!r}")
-        for name, value in (("patience", patience), ("cooldown", cooldown)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+        _count("patience", patience, 0)
+        _count("cooldown", cooldown, 0)
         if not threshold >= 0:
             raise ValueError(f"threshold must be >= 0, got {threshold!r}")
         if not eps >= 0:
@@ -172,9 +183,14 @@ class ReduceLROnPlateau(LRScheduler):
         if len(groups) != len(self.min_lrs):
             if self.default_min_lr is None:
                 raise RuntimeError(
-                    f"The optimizer now has {len(groups)} param groups but ReduceLROnPlateau "
-                    f"was built with {len(self.min_lrs)} min_lrs (a param group was added?). "
-                    "Set scheduler.min_lrs to one value per group."
+                    "The number of param groups in the `optimizer` "
+                    f"({len(groups)}) differs "
+                    f"from when `ReduceLROnPlateau` was initialized "
+                    f"({len(self.min_lrs)}), usually due to a new "
+                    "param group being added to the optimizer. Please "
+                    "modify the `min_lrs` field to match the length "
+                    "of the `optimizer` param groups."
+                    " (lrbook: set scheduler.min_lrs to one value per group.)"
                 )
             self.min_lrs = [self.default_min_lr] * len(groups)
         for group, floor in zip(groups, self.min_lrs, strict=True):

@@ -34,10 +34,12 @@ Two kinds of subclasses, as in torch:
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import types
 import warnings
+import weakref
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -67,20 +69,49 @@ __all__ = [
     "StepLR",
 ]
 
+# Warnings and errors start with torch 2.13's exact text (code filters on it:
+# ``warnings.filterwarnings(message=...)``, ``pytest.raises(match=...)``);
+# lrbook's explanation follows.
 _ORDER_WARNING = (
-    "scheduler.step() was called before optimizer.step(). The scheduler has "
-    "already moved to the next learning rate, so the first value of the "
-    "schedule is never used. Call optimizer.step() first, then scheduler.step()."
+    "Detected call of `lr_scheduler.step()` before `optimizer.step()`. "
+    "In PyTorch 1.1.0 and later, you should call them in the opposite order: "
+    "`optimizer.step()` before `lr_scheduler.step()`.  Failure to do this "
+    "will result in PyTorch skipping the first value of the learning rate schedule. "
+    "See more details at "
+    "https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate"
+)
+_OVERRIDDEN_STEP_WARNING = (
+    "Seems like `optimizer.step()` has been overridden after learning rate scheduler "
+    "initialization. Please, make sure to call `optimizer.step()` before "
+    "`lr_scheduler.step()`. See more details at "
+    "https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate"
 )
 _EPOCH_WARNING = (
-    "Passing an epoch to scheduler.step(epoch) is deprecated (as in torch): it "
-    "jumps to the closed-form value for that epoch. Call scheduler.step() once "
-    "per epoch (or batch) instead."
-)
+    "The epoch parameter in `scheduler.step()` was not necessary and is being "
+    "deprecated where possible. Please use `scheduler.step()` to step the "
+    "scheduler. During the deprecation, if epoch is different from None, the "
+    "closed form is used instead of the new chainable form, where available. "
+    "Please open an issue if you are unable to replicate your use case: "
+    "https://github.com/pytorch/pytorch/issues/new/choose."
+)  # exactly torch's: torch's own tests compare it with ==
 _GET_LR_WARNING = (
-    "get_lr() computes the *next* learning rate (for chainable schedulers it "
-    "applies the decay once more). To read the rate now in use, call get_last_lr()."
+    "To get the last learning rate computed by the scheduler, please use `get_last_lr()`."
+    " (lrbook: get_lr() computes the *next* learning rate; for chainable schedulers "
+    "it applies the decay once more.)"
 )
+
+
+def _missing_initial_lr(i: int) -> str:
+    return (
+        f"param 'initial_lr' is not specified in param_groups[{i}] when resuming scheduler "
+        "with last_epoch >= 0.\n"
+        "This typically happens when:\n"
+        "1. You're trying to resume training from a checkpoint but haven't properly loaded "
+        "the optimizer state\n"
+        "2. You're using last_epoch >= 0 for a fresh training run (not recommended)"
+        "\n(lrbook: build the scheduler with last_epoch=-1 and call "
+        "scheduler.load_state_dict() to resume instead.)"
+    )
 
 
 # --------------------------------------------------------------------------
@@ -121,16 +152,27 @@ def _per_group(name: str, optimizer: Optimizer, value: Any) -> list:
     return [v.clone() if isinstance(v, torch.Tensor) else v for v in values]
 
 
-def _mark_optimizer_stepped(optimizer: Optimizer, args: Any, kwargs: Any) -> None:
-    """Optimizer step post-hook: remember that ``optimizer.step()`` ran."""
-    optimizer._lrbook_optimizer_stepped = True
-
-
 def _watch_optimizer(optimizer: Optimizer) -> None:
-    """Register (once per optimizer) the hook used for the call-order warning."""
-    if not getattr(optimizer, "_lrbook_watched", False):
-        optimizer.register_step_post_hook(_mark_optimizer_stepped)
-        optimizer._lrbook_watched = True
+    """Wrap ``optimizer.step`` (once) so that calling it sets ``optimizer._opt_called``.
+
+    torch's own mechanism, with the same attribute names, so torch's and
+    lrbook's schedulers share it: the call-order warning fires when
+    ``scheduler.step()`` runs before any ``optimizer.step()``, and a different
+    warning when ``optimizer.step`` was replaced after the scheduler was built.
+    """
+    if hasattr(optimizer.step, "_wrapped_by_lr_sched"):
+        return
+    opt_ref = weakref.ref(optimizer)
+    func = optimizer.step.__func__  # type: ignore[attr-defined]
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        opt = opt_ref()
+        opt._opt_called = True  # type: ignore[union-attr]
+        return func.__get__(opt, opt.__class__)(*args, **kwargs)
+
+    wrapper._wrapped_by_lr_sched = True  # type: ignore[attr-defined]
+    optimizer.step = wrapper  # type: ignore[method-assign]
 
 
 def _check_optimizer(optimizer: Any) -> Optimizer:
@@ -157,15 +199,26 @@ def _one_per_group(optimizer: Optimizer, functions: Any, name: str) -> list[Call
     return per_group
 
 
-def _positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
+def _count(name: str, value: Any, minimum: int, allow_inf: bool = True) -> Any:
+    """A number of steps: a whole number ``>= minimum`` (``4`` or ``4.0``, as
+    configs deliver it), or ``inf`` if allowed. Returned unchanged, as torch stores it."""
+    whole = isinstance(value, numbers.Real) and (
+        float(value).is_integer() or (allow_inf and value == math.inf))
+    if isinstance(value, bool) or not whole or not value >= minimum:
+        allowed = f"a whole number >= {minimum}" + (" (or inf)" if allow_inf else "")
+        raise ValueError(f"{name} must be {allowed}, got {value!r}")
+    return value
 
 
 def _positive_number(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
         raise ValueError(f"{name} must be a number > 0, got {value!r}")
+    return value
+
+
+def _non_negative_number(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0:
+        raise ValueError(f"{name} must be a number >= 0, got {value!r}")
     return value
 
 
@@ -183,18 +236,42 @@ def _lambdas_state(fns: list) -> list:
 class LRScheduler:
     """Base class: holds the optimizer, ``base_lrs`` and ``last_epoch``; steps.
 
-    A subclass implements :meth:`_compute_lr` (the rates for the new
-    ``last_epoch``) and, if it has one, :meth:`_closed_form_lr`.
+    Two ways to write a subclass:
+
+    * **the torch way** (for your own schedulers, exactly as with
+      ``torch.optim.lr_scheduler.LRScheduler``): override ``get_lr(self)``,
+      returning the rates for the new ``self.last_epoch`` from
+      ``self.base_lrs``, ``self.optimizer.param_groups``... and optionally
+      ``_get_closed_form_lr(self)`` for ``step(epoch)``. A ``get_lr`` that
+      takes an epoch argument fails with torch's ``TypeError``;
+    * the book's schedulers implement the internal hook :meth:`_compute_lr`
+      (and :meth:`_closed_form_lr`) instead, so that ``get_lr()`` called from
+      user code can warn.
 
     Args:
         optimizer: any ``torch.optim.Optimizer`` (including ``lrbook.optim``'s).
         last_epoch: index of the last step taken; ``-1`` (default) starts a
-            fresh schedule. A value ``>= 0`` resumes and needs ``initial_lr``
-            in every param group (prefer ``load_state_dict``).
+            fresh schedule. A value ``N - 1 >= 0`` resumes: it needs
+            ``initial_lr`` in every param group (load the optimizer's state
+            first: its ``lr`` is then the rate for step ``N``), and the
+            scheduler continues exactly as the uninterrupted run from step
+            ``N`` (``get_last_lr()`` right after construction is the rate for
+            step ``N``). :class:`SequentialLR` cannot be resumed this way and
+            raises ``ValueError``; ``load_state_dict`` works for every scheduler
+            and is the recommended way.
+
+    Deliberate differences from torch 2.13 when resuming with ``last_epoch``
+    (torch gives a different schedule; here the run continues exactly):
+    :class:`StepLR` and :class:`MultiStepLR` resumed at a decay step, and
+    :class:`ConstantLR` resumed at ``total_iters``, apply that step's change
+    a second time in torch (the loaded rate already includes it);
+    :class:`CosineAnnealingWarmRestarts` with ``T_mult > 1`` resumed after the
+    first restart continues in the wrong period in torch; :class:`SequentialLR`
+    restarts its first scheduler in torch and raises ``ValueError`` here.
     """
 
     _is_initial: bool = False
-    _inside_step: bool = False
+    _get_lr_called_within_step: bool = False
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
         self.optimizer = _check_optimizer(optimizer)
@@ -204,12 +281,7 @@ class LRScheduler:
         else:
             for i, group in enumerate(optimizer.param_groups):
                 if "initial_lr" not in group:
-                    raise KeyError(
-                        f"param 'initial_lr' is not specified in param_groups[{i}] when "
-                        f"resuming a scheduler with last_epoch={last_epoch} >= 0. Build the "
-                        "scheduler with last_epoch=-1 and call scheduler.load_state_dict() "
-                        "to resume instead."
-                    )
+                    raise KeyError(_missing_initial_lr(i))
         self.base_lrs: list = _group_values(optimizer, "initial_lr")
         self.last_epoch = last_epoch
         _watch_optimizer(optimizer)
@@ -225,26 +297,46 @@ class LRScheduler:
         finally:
             self._is_initial = False
 
+    def _warn_step_order(self) -> None:
+        """torch's two warnings on the first ``step()`` after construction."""
+        if self._step_count == 1:
+            if not hasattr(self.optimizer.step, "_wrapped_by_lr_sched"):
+                warnings.warn(_OVERRIDDEN_STEP_WARNING, UserWarning, stacklevel=3)
+            elif not getattr(self.optimizer, "_opt_called", False):
+                warnings.warn(_ORDER_WARNING, UserWarning, stacklevel=3)
+
     def step(self, epoch: int | None = None) -> None:
         """Advance the schedule by one step (call it after ``optimizer.step()``)."""
-        if self._step_count == 1 and not getattr(self.optimizer, "_lrbook_optimizer_stepped", False):
-            warnings.warn(_ORDER_WARNING, UserWarning, stacklevel=2)
+        self._warn_step_order()
         self._step_count += 1
         if epoch is not None:
             warnings.warn(_EPOCH_WARNING, UserWarning, stacklevel=2)
         self._update_lr(epoch)
 
+    def _uses_torch_hook(self) -> bool:
+        """Whether a subclass overrides ``get_lr`` (a scheduler written the torch way)."""
+        return type(self).get_lr is not LRScheduler.get_lr
+
+    def _next_lrs(self) -> list:
+        return self.get_lr() if self._uses_torch_hook() else self._compute_lr()
+
     def _update_lr(self, epoch: int | None = None) -> None:
-        self._inside_step = True
+        self._get_lr_called_within_step = True
         try:
             if epoch is None:
                 self.last_epoch += 1
-                values = self._compute_lr()
+                values = self._next_lrs()
             else:
                 self.last_epoch = epoch
-                values = self._closed_form_lr()
+                if hasattr(self, "_get_closed_form_lr"):
+                    values = self._get_closed_form_lr()
+                elif self._uses_torch_hook() and (
+                        type(self)._closed_form_lr is LRScheduler._closed_form_lr):
+                    values = self.get_lr()
+                else:
+                    values = self._closed_form_lr()
         finally:
-            self._inside_step = False
+            self._get_lr_called_within_step = False
         groups = self.optimizer.param_groups
         if len(values) != len(groups):
             raise RuntimeError(f"{type(self).__name__} computed {len(values)} rates for {len(groups)} param groups")
@@ -267,12 +359,12 @@ class LRScheduler:
         return self._last_lr
 
     def get_lr(self) -> list:
-        """torch's internal "next rate" hook, kept for compatibility.
+        """torch's "next rate" hook: override it to write a scheduler the torch way.
 
         Called from user code it warns (as torch does) and returns what the
         *next* step would compute; read the current rate with :meth:`get_last_lr`.
         """
-        if not self._inside_step:
+        if not self._get_lr_called_within_step:
             warnings.warn(_GET_LR_WARNING, UserWarning, stacklevel=2)
         return self._compute_lr()
 
@@ -369,6 +461,12 @@ class CosineAnnealingWarmRestarts(LRScheduler):
     down exactly at a restart (``T_0=1, T_mult=3, epoch=121`` gives
     ``T_cur = T_i`` and ``eta_min`` instead of the restart value). Here the
     period count is corrected with exact integer arithmetic.
+
+    A second one: resuming with ``last_epoch = N - 1`` continues exactly as
+    the uninterrupted run from step ``N``. torch 2.13 rebuilds the position
+    only for ``T_mult = 1``; with ``T_mult > 1`` and ``N > T_0`` it continues
+    in the wrong period (``T_0=10, T_mult=2, last_epoch=24``: torch's next
+    restart comes at step 40 instead of 30).
     """
 
     def __init__(self, optimizer: Optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0,
@@ -384,10 +482,22 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         self.T_mult = T_mult
         self.eta_min = eta_min
         self.T_cur = last_epoch
+        if last_epoch >= T_0:  # resuming: rebuild the position in the right period
+            self.T_cur, self.T_i = self._position(last_epoch)
         super().__init__(optimizer, last_epoch)
 
+    def _position(self, epoch: float) -> tuple[float, int]:
+        """``(T_cur, T_i)`` at ``epoch >= T_0``, exactly (integers stay integers)."""
+        if self.T_mult == 1:
+            return epoch % self.T_0, self.T_0
+        n = self._restarts_before(epoch)
+        start = self.T_0 * (self.T_mult**n - 1) // (self.T_mult - 1)  # an exact integer
+        return epoch - start, self.T_0 * self.T_mult**n
+
     def _compute_lr(self) -> list:
-        return [F.cosine_decay(self.T_cur, base, self.T_i, self.eta_min, periodic=True)
+        # :func:`lrbook.schedules.cosine_decay` at T_cur of the current period T_i
+        eta_min = self.eta_min
+        return [eta_min + (base - eta_min) * (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
                 for base in self.base_lrs]
 
     def _restarts_before(self, epoch: float) -> int:
@@ -424,11 +534,11 @@ class CosineAnnealingWarmRestarts(LRScheduler):
                 self.T_i = self.T_0
                 self.T_cur = epoch
         self.last_epoch = math.floor(epoch)
-        self._inside_step = True
+        self._get_lr_called_within_step = True
         try:
-            values = self._compute_lr()
+            values = self._next_lrs()
         finally:
-            self._inside_step = False
+            self._get_lr_called_within_step = False
         for group, value in zip(self.optimizer.param_groups, values, strict=True):
             _write(group, "lr", value)
         self._last_lr = _group_values(self.optimizer, "lr")
@@ -472,6 +582,15 @@ class CyclicLR(_MomentumCycling, LRScheduler):
     ``cycle_momentum=True``, :func:`lrbook.schedules.cyclical_momentum`).
     ``last_epoch`` counts *batches*: step it after every batch.
 
+    The state (``total_size``, ``step_ratio``, ``base_lrs``, ``max_lrs``, ...)
+    is stored as torch stores it, so a ``state_dict`` saved by torch's
+    ``CyclicLR`` loads here and continues as torch would, and the reverse.
+
+    Deliberate differences from torch 2.13 (``ValueError`` here):
+    ``step_size_up`` must be finite and ``> 0`` and ``step_size_down`` finite
+    and ``>= 0``. torch accepts negative sizes (a meaningless cycle) and
+    ``step_size_up=inf`` (rates become NaN).
+
     As in torch, construction **overwrites** each group's ``lr`` with
     ``base_lr``, and ``cycle_momentum=True`` (the default) **overwrites**
     ``momentum`` (or Adam's ``beta1``) with ``max_momentum`` and cycles it,
@@ -510,9 +629,11 @@ class CyclicLR(_MomentumCycling, LRScheduler):
             raise TypeError(f"scale_fn must be callable, got {type(scale_fn).__name__}")
         if scale_mode not in ("cycle", "iterations"):
             raise ValueError(f"scale_mode must be 'cycle' or 'iterations', got {scale_mode!r}")
-        self.step_size_up = float(F._check_positive("step_size_up", step_size_up))
-        self.step_size_down = (self.step_size_up if step_size_down is None
-                               else float(F._check_non_negative("step_size_down", step_size_down)))
+        up = float(F._check_positive("step_size_up", step_size_up))
+        down = up if step_size_down is None else float(F._check_non_negative("step_size_down", step_size_down))
+        # stored as torch stores them, so state_dicts are interchangeable
+        self.total_size = up + down
+        self.step_ratio = up / self.total_size
         self.mode = mode
         self.gamma = gamma
         self._scale_fn_custom = scale_fn
@@ -526,22 +647,43 @@ class CyclicLR(_MomentumCycling, LRScheduler):
         super().__init__(optimizer, last_epoch)
         self.base_lrs = base_lrs
 
-    def _arguments(self) -> dict[str, Any]:
-        return dict(step_size_up=self.step_size_up, step_size_down=self.step_size_down,
-                    mode=self.mode, gamma=self.gamma, scale_fn=self._scale_fn_custom,
-                    scale_mode=self.scale_mode)
+    @property
+    def step_size_up(self) -> float:
+        """Steps in the rising half (stored as torch does: ``total_size * step_ratio``)."""
+        return self.total_size * self.step_ratio
+
+    @property
+    def step_size_down(self) -> float:
+        return self.total_size - self.step_size_up
+
+    def scale_fn(self, x: float) -> float:
+        """The amplitude policy at ``x`` (the cycle or the iteration, see ``scale_mode``)."""
+        if self._scale_fn_custom is not None:
+            return self._scale_fn_custom(x)
+        if self.mode == "triangular":
+            return 1.0
+        if self.mode == "triangular2":
+            return 1 / (2.0 ** (x - 1))
+        return self.gamma**x  # exp_range
 
     def _compute_lr(self) -> list:
-        args = self._arguments()
-        lrs = [F.cyclical(self.last_epoch, base, peak, **args)
+        # :func:`lrbook.schedules.cyclical` written with torch's stored
+        # ``total_size`` and ``step_ratio`` (the same operations, bit for bit)
+        t = self.last_epoch
+        cycle = math.floor(1 + t / self.total_size)
+        x = 1.0 + t / self.total_size - cycle
+        triangle = x / self.step_ratio if x <= self.step_ratio else (x - 1) / (self.step_ratio - 1)
+        amplitude = self.scale_fn(cycle if self.scale_mode == "cycle" else t)
+        lrs = [base + (peak - base) * triangle * amplitude
                for base, peak in zip(self.base_lrs, self.max_lrs, strict=True)]
         if self.cycle_momentum:
             for group, m_base, m_max in zip(self.optimizer.param_groups, self.base_momentums,
                                             self.max_momentums, strict=True):
-                self._set_momentum(group, F.cyclical_momentum(self.last_epoch, m_base, m_max, **args))
+                self._set_momentum(group, m_max - (m_max - m_base) * triangle * amplitude)
         return lrs
 
     def state_dict(self) -> dict[str, Any]:
+        """torch's keys and values: a state saved here loads into torch's CyclicLR and back."""
         state = super().state_dict()
         fn = state.pop("_scale_fn_custom")
         state["_scale_fn_custom"] = None if fn is None else _lambdas_state([fn])[0]
@@ -568,8 +710,15 @@ class OneCycleLR(_MomentumCycling, LRScheduler):
     any ``initial_lr`` already there).
 
     One deliberate difference from torch 2.13: ``pct_start * total_steps <= 1``
-    (a warm-up phase without steps) raises a ``ValueError`` here; torch raises
-    ``ZeroDivisionError`` or silently produces a meaningless schedule.
+    (a warm-up phase without steps, e.g. ``total_steps`` of 1 to 3 with the
+    default ``pct_start=0.3``) raises a ``ValueError`` naming ``total_steps``
+    and ``pct_start`` here; torch raises ``ZeroDivisionError`` or silently
+    produces a meaningless schedule.
+
+    The state (``total_steps``, ``_schedule_phases``, ``_anneal_func_type``
+    and the base class's keys) is stored as torch stores it, so a
+    ``state_dict`` saved by torch's ``OneCycleLR`` loads here and continues as
+    torch would, and the reverse.
     """
 
     def __init__(
@@ -611,10 +760,14 @@ class OneCycleLR(_MomentumCycling, LRScheduler):
             )
         # checks the phases are not degenerate (pct_start * total_steps > 1)
         F._check_one_cycle(0, self.total_steps, pct_start, anneal_strategy)
-        self.pct_start = pct_start
-        self.anneal_strategy = anneal_strategy
-        self.three_phase = three_phase
-        self._phases = F._one_cycle_phases(self.total_steps, pct_start, three_phase)
+        # stored as torch stores them, so state_dicts are interchangeable
+        self._schedule_phases = [
+            {"end_step": end, "start_lr": f"{lr_from}_lr", "end_lr": f"{lr_to}_lr",
+             "start_momentum": f"{mom_from}_momentum", "end_momentum": f"{mom_to}_momentum"}
+            for end, lr_from, lr_to, mom_from, mom_to
+            in F._one_cycle_phases(self.total_steps, pct_start, three_phase)
+        ]
+        self._anneal_func_type = anneal_strategy
         max_lrs = _per_group("max_lr", optimizer, max_lr)
         if last_epoch == -1:
             for peak, group in zip(max_lrs, optimizer.param_groups, strict=True):
@@ -634,16 +787,22 @@ class OneCycleLR(_MomentumCycling, LRScheduler):
                 f"{self.total_steps} (OneCycleLR accepts exactly total_steps calls to step(); "
                 "check epochs * steps_per_epoch against the number of batches actually run)"
             )
-        phase, pct = F._one_cycle_locate(step, self._phases)
+        phases = [(p["end_step"], p["start_lr"], p["end_lr"], p["start_momentum"], p["end_momentum"])
+                  for p in self._schedule_phases]
+        phase, pct = F._one_cycle_locate(step, phases)
         _, lr_from, lr_to, mom_from, mom_to = phase
         lrs = []
         for group in self.optimizer.param_groups:
-            lrs.append(F._anneal(self.anneal_strategy, group[f"{lr_from}_lr"], group[f"{lr_to}_lr"], pct))
+            lrs.append(F._anneal(self.anneal_strategy, group[lr_from], group[lr_to], pct))
             if self.cycle_momentum:
-                momentum = F._anneal(self.anneal_strategy, group[f"{mom_from}_momentum"],
-                                     group[f"{mom_to}_momentum"], pct)
+                momentum = F._anneal(self.anneal_strategy, group[mom_from], group[mom_to], pct)
                 self._set_momentum(group, momentum)
         return lrs
+
+    @property
+    def anneal_strategy(self) -> str:
+        """``"cos"`` or ``"linear"`` (stored as torch's ``_anneal_func_type``)."""
+        return self._anneal_func_type
 
 
 # --------------------------------------------------------------------------
@@ -676,6 +835,10 @@ class StepLR(LRScheduler):
 
     Closed form: :func:`lrbook.schedules.step_decay`. Chainable: at a decay
     step the *current* rate is multiplied by ``gamma``.
+
+    Deliberate difference from torch 2.13: ``step_size`` must be ``> 0``
+    (``ValueError``); torch accepts 0 and fails with ``ZeroDivisionError`` at
+    the first step, and a negative ``step_size`` (meaningless) decays at every step.
     """
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1,
@@ -685,7 +848,8 @@ class StepLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def _compute_lr(self) -> list:
-        if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
+        if self.last_epoch == 0 or self.last_epoch % self.step_size != 0 or self._is_initial:
+            # (the initial step of a resumed run: the loaded rate already holds this step's decay)
             return self._current_lrs()
         return [group["lr"] * self.gamma for group in self.optimizer.param_groups]
 
@@ -707,7 +871,8 @@ class MultiStepLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def _compute_lr(self) -> list:
-        if self.last_epoch not in self.milestones:
+        if self.last_epoch not in self.milestones or (self._is_initial and self.last_epoch > 0):
+            # (the initial step of a resumed run: the loaded rate already holds this step's decay)
             return self._current_lrs()
         factor = self.gamma ** self.milestones[self.last_epoch]
         return [group["lr"] * factor for group in self.optimizer.param_groups]
@@ -721,9 +886,14 @@ class ConstantLR(LRScheduler):
     r"""Use ``factor · lr`` for the first ``total_iters`` steps, then the full rate.
 
     A "constant warm-up" (Goyal et al., 2017 found a gradual warm-up better).
-    ``factor`` must lie in ``(0, 1]``: torch also accepts ``factor=0`` and then
-    fails with ``ZeroDivisionError`` at step ``total_iters``; here it is a
-    ``ValueError`` at once.
+    ``total_iters`` may be a whole float (``4.0``) or ``inf`` (never restore),
+    as in torch.
+
+    Deliberate differences from torch 2.13 (``ValueError`` here): ``factor``
+    must lie in ``(0, 1]`` (torch also accepts ``factor=0`` and then fails
+    with ``ZeroDivisionError`` at step ``total_iters``); ``total_iters`` must
+    be a whole number ``>= 0`` (a negative or fractional one is never reached,
+    so torch silently never restores the rate).
     """
 
     def __init__(self, optimizer: Optimizer, factor: float = 1.0 / 3, total_iters: int = 5,
@@ -735,16 +905,15 @@ class ConstantLR(LRScheduler):
                 "Constant multiplicative factor must be > 0: the rate is restored by "
                 "dividing by the factor at step total_iters"
             )
-        if isinstance(total_iters, bool) or not isinstance(total_iters, numbers.Integral) or total_iters < 0:
-            raise ValueError(f"total_iters must be an integer >= 0, got {total_iters!r}")
         self.factor = factor
-        self.total_iters = total_iters
+        self.total_iters = _count("total_iters", total_iters, 0)
         super().__init__(optimizer, last_epoch)
 
     def _compute_lr(self) -> list:
         if self.last_epoch == 0:
             return [group["lr"] * self.factor for group in self.optimizer.param_groups]
-        if self.last_epoch != self.total_iters:
+        if self.last_epoch != self.total_iters or self._is_initial:
+            # (the initial step of a resumed run: the loaded rate is already restored)
             return self._current_lrs()
         return [group["lr"] * (1.0 / self.factor) for group in self.optimizer.param_groups]
 
@@ -760,6 +929,11 @@ class LinearLR(LRScheduler):
     ``initial_learning_rate = start_factor·b`` and ``end_learning_rate =
     end_factor·b``. The usual per-iteration linear warm-up of Goyal et al.
     (2017) is ``LinearLR(start_factor=1/k, total_iters=warmup_iters)``.
+
+    Deliberate difference from torch 2.13: ``total_iters`` must be a finite
+    whole number ``>= 1`` (``4.0`` is accepted, as in torch); torch accepts 0,
+    negative, fractional or infinite values and then never reaches
+    ``end_factor`` (and ``step(epoch)`` divides by zero for 0).
     """
 
     def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
@@ -772,7 +946,7 @@ class LinearLR(LRScheduler):
             raise ValueError("Ending multiplicative factor expected to be between 0 and 1.")
         self.start_factor = start_factor
         self.end_factor = end_factor
-        self.total_iters = _positive_int("total_iters", total_iters)
+        self.total_iters = _count("total_iters", total_iters, 1, allow_inf=False)
         super().__init__(optimizer, last_epoch)
 
     def _compute_lr(self) -> list:
@@ -796,11 +970,16 @@ class ExponentialLR(LRScheduler):
     Closed form: :func:`lrbook.schedules.exponential_decay` with
     ``decay_steps=1``. The repeated product drifts from ``b * gamma**e`` by
     about one rounding error per step (1e-13 relative after 1000 steps),
-    exactly as torch's does.
+    exactly as torch's does. ``gamma=0`` (rate 0 after the first step) is
+    accepted, as in torch.
+
+    Deliberate difference from torch 2.13: ``gamma`` must be ``>= 0``
+    (``ValueError``); a negative ``gamma`` flips the sign of the rate at every
+    step (meaningless), which torch accepts.
     """
 
     def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1) -> None:
-        self.gamma = _positive_number("gamma", gamma)
+        self.gamma = _non_negative_number("gamma", gamma)
         super().__init__(optimizer, last_epoch)
 
     def _compute_lr(self) -> list:
@@ -816,13 +995,21 @@ class PolynomialLR(LRScheduler):
     r"""Decay to zero as :math:`b\,(1 - \min(e, T)/T)^{p}` over ``total_iters`` = T steps.
 
     Closed form: :func:`lrbook.schedules.polynomial_decay` with
-    ``end_learning_rate=0``.
+    ``end_learning_rate=0``. ``power=0`` (a constant rate) and whole floats
+    for ``total_iters`` are accepted, as in torch.
+
+    Deliberate differences from torch 2.13 (``ValueError`` here):
+    ``total_iters`` must be a finite whole number ``>= 1`` (torch accepts 0,
+    negative, fractional or infinite values, which never reach the end of the
+    decay); ``power``
+    must be ``>= 0`` (torch accepts a negative power and fails with
+    ``ZeroDivisionError`` at step ``total_iters``).
     """
 
     def __init__(self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0,
                  last_epoch: int = -1) -> None:
-        self.total_iters = _positive_int("total_iters", total_iters)
-        self.power = _positive_number("power", power)
+        self.total_iters = _count("total_iters", total_iters, 1, allow_inf=False)
+        self.power = _non_negative_number("power", power)
         super().__init__(optimizer, last_epoch)
 
     def _compute_lr(self) -> list:
@@ -849,6 +1036,10 @@ class CosineAnnealingLR(LRScheduler):
     or use :class:`SequentialLR` to hold it), and each step *multiplies the
     current rate* by a ratio of cosines, so a change made by something else
     (a manual edit, another scheduler) carries on to every later step.
+
+    Deliberate difference from torch 2.13: ``T_max`` must be ``> 0``
+    (``ValueError``); torch accepts 0 and fails with ``ZeroDivisionError``,
+    and a negative ``T_max`` is meaningless.
     """
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0,
@@ -929,6 +1120,11 @@ class SequentialLR(_Composite):
     e.g. a cosine after a warm-up starts from its base rate. Build the
     schedulers first (their constructors' steps are undone here). The pure
     function equivalent is :func:`lrbook.schedules.join_schedules`.
+
+    One deliberate difference from torch 2.13: ``last_epoch`` other than
+    ``-1`` raises ``ValueError`` (torch accepts it and restarts the first
+    scheduler, so a resumed run silently repeats the warm-up). Resume with
+    ``load_state_dict``.
     """
 
     def __init__(self, optimizer: Optimizer, schedulers: list, milestones: list[int],
@@ -941,6 +1137,12 @@ class SequentialLR(_Composite):
                 "Sequential Schedulers expects number of schedulers provided to be one more "
                 f"than the number of milestone points, but got number of schedulers "
                 f"{len(schedulers)} and the number of milestones to be equal to {len(milestones)}"
+            )
+        if last_epoch != -1:
+            raise ValueError(
+                f"SequentialLR cannot resume exactly from last_epoch={last_epoch} (torch would "
+                "restart its first scheduler): build it with last_epoch=-1 and restore the saved "
+                "state with scheduler.load_state_dict(state), which resumes every member exactly"
             )
         self._schedulers = list(schedulers)
         self._milestones = list(milestones)
