@@ -4,13 +4,16 @@ r"""Adadelta (Zeiler, 2012), torch's form.
 
     g_t &\leftarrow g_t + \lambda\theta_{t-1} \\
     v_t &\leftarrow \rho v_{t-1} + (1-\rho)\, g_t^2 \\
-    \Delta_t &\leftarrow \frac{\sqrt{u_{t-1} + \epsilon}}{\sqrt{v_t + \epsilon}}\, g_t \\
-    u_t &\leftarrow \rho u_{t-1} + (1-\rho)\, \Delta_t^2 \\
-    \theta_t &\leftarrow \theta_{t-1} - \gamma\, \Delta_t
+    \Delta\theta_t &\leftarrow -\frac{\sqrt{s_{t-1} + \epsilon}}{\sqrt{v_t + \epsilon}}\, g_t \\
+    s_t &\leftarrow \rho s_{t-1} + (1-\rho)\, \Delta\theta_t^2 \\
+    \theta_t &\leftarrow \theta_{t-1} + \eta\, \Delta\theta_t
 
-:math:`\epsilon` sits inside both roots, and :math:`u` accumulates the update
-*before* it is multiplied by :math:`\gamma`. Zeiler's algorithm has no learning
-rate: it is :math:`\gamma = 1` (torch's default); his experiments use
+:math:`v_t` is the state ``square_avg``, :math:`s_t` the state ``acc_delta``,
+:math:`\rho` is ``rho``, :math:`\eta` is ``lr`` and :math:`\lambda` is
+``weight_decay`` (Zeiler writes :math:`E[g^2]_t` and :math:`E[\Delta x^2]_t`).
+:math:`\epsilon` sits inside both roots, and :math:`s_t` accumulates the update
+*before* it is multiplied by :math:`\eta`. Zeiler's algorithm has no learning
+rate: it is :math:`\eta = 1` (torch's default); his experiments use
 :math:`\rho = 0.95`, :math:`\epsilon = 10^{-6}`.
 
 Where frameworks differ: torch defaults ``rho=0.9, eps=1e-6, lr=1.0``; Keras 3
@@ -47,17 +50,17 @@ def adadelta_update(
     eps: float = 1e-6,
     weight_decay: float = 0.0,
 ) -> None:
-    r"""One Adadelta step in place; ``state`` holds ``step``, ``square_avg`` (v)
-    and ``acc_delta`` (u)."""
+    r"""One Adadelta step in place; ``state`` holds ``step``, ``square_avg`` (:math:`v_t`)
+    and ``acc_delta`` (:math:`s_t`)."""
     state["step"] += 1
     if weight_decay != 0:
         grad = grad.add(param, alpha=weight_decay)  # g = g + λθ
-    v, u = state["square_avg"], state["acc_delta"]
-    v.mul_(rho).addcmul_(grad, grad, value=1 - rho)  # v = ρv + (1-ρ)g²
-    std = v.add(eps).sqrt_()  # √(v + ε)
-    delta = u.add(eps).sqrt_().div_(std).mul_(grad)  # Δ = √(u + ε)/√(v + ε) · g
-    u.mul_(rho).addcmul_(delta, delta, value=1 - rho)  # u = ρu + (1-ρ)Δ²
-    param.add_(delta, alpha=-lr)  # θ = θ - γΔ
+    v, s = state["square_avg"], state["acc_delta"]
+    v.mul_(rho).addcmul_(grad, grad, value=1 - rho)  # v_t = ρv + (1-ρ)g²
+    std = v.add(eps).sqrt_()  # √(v_t + ε)
+    delta = s.add(eps).sqrt_().div_(std).mul_(grad)  # -Δθ_t = √(s_{t-1} + ε)/√(v_t + ε) · g
+    s.mul_(rho).addcmul_(delta, delta, value=1 - rho)  # s_t = ρs + (1-ρ)Δθ_t²
+    param.add_(delta, alpha=-lr)  # θ = θ + ηΔθ_t
 
 
 class Adadelta(RuleOptimizer):

@@ -3,17 +3,19 @@ r"""Adagrad (Duchi, Hazan and Singer, 2011), torch's form.
 .. math::
 
     g_t &\leftarrow g_t + \lambda\theta_{t-1} \\
-    \gamma_t &\leftarrow \frac{\gamma}{1 + (t-1)\,\eta_{\text{decay}}} \\
-    s_t &\leftarrow s_{t-1} + g_t^2 \\
-    \theta_t &\leftarrow \theta_{t-1} - \gamma_t\, \frac{g_t}{\sqrt{s_t} + \epsilon}
+    \eta_t &\leftarrow \frac{\eta}{1 + (t-1)\,d} \\
+    G_t &\leftarrow G_{t-1} + g_t^2 \\
+    \theta_t &\leftarrow \theta_{t-1} - \eta_t\, \frac{g_t}{\sqrt{G_t} + \epsilon}
 
-:math:`s_0` is ``initial_accumulator_value`` (torch 0, Keras and optax 0.1).
+:math:`\eta` is ``lr``, :math:`d` is ``lr_decay``, :math:`\lambda` is
+``weight_decay`` and :math:`G_t` is the state ``sum``; :math:`G_0` is
+``initial_accumulator_value`` (torch 0, Keras and optax 0.1).
 
 Where frameworks differ:
 
 - torch adds :math:`\epsilon = 10^{-10}` **outside** the root; Keras 3 computes
-  :math:`g/\sqrt{s + \epsilon}` with :math:`\epsilon = 10^{-7}` (inside), starts
-  from :math:`s_0 = 0.1`, uses ``learning_rate=0.001`` and has no ``lr_decay``
+  :math:`g/\sqrt{G_t + \epsilon}` with :math:`\epsilon = 10^{-7}` (inside), starts
+  from :math:`G_0 = 0.1`, uses ``learning_rate=0.001`` and has no ``lr_decay``
   (see :class:`lrbook.optim.keras.Adagrad`).
 - torch creates the state **eagerly** at construction, with the constructor's
   ``initial_accumulator_value`` for every group (a per-group value is ignored).
@@ -48,21 +50,21 @@ def adagrad_update(
     weight_decay: float = 0.0,
     eps: float = 1e-10,
 ) -> None:
-    r"""One Adagrad step in place; ``state`` holds ``step`` and ``sum`` (:math:`s`)."""
+    r"""One Adagrad step in place; ``state`` holds ``step`` and ``sum`` (:math:`G_t`)."""
     state["step"] += 1
     t = state["step"].item()
     if weight_decay != 0:
         if grad.is_sparse:
             raise RuntimeError("weight_decay option is not compatible with sparse gradients")
         grad = grad.add(param, alpha=weight_decay)  # g = g + λθ
-    clr = lr / (1 + (t - 1) * lr_decay)  # γ_t
+    clr = lr / (1 + (t - 1) * lr_decay)  # η_t = η / (1 + (t-1) d)
     if grad.is_sparse:
         _sparse_adagrad_update(param, grad, state["sum"], clr=clr, eps=eps)
         return
-    s = state["sum"]
-    s.addcmul_(grad, grad, value=1)  # s = s + g²
-    std = s.sqrt().add_(eps)  # √s + ε
-    param.addcdiv_(grad, std, value=-clr)  # θ = θ - γ_t g / (√s + ε)
+    G = state["sum"]
+    G.addcmul_(grad, grad, value=1)  # G_t = G_{t-1} + g²
+    std = G.sqrt().add_(eps)  # √G_t + ε
+    param.addcdiv_(grad, std, value=-clr)  # θ = θ - η_t g / (√G_t + ε)
 
 
 def _sparse_adagrad_update(param: Tensor, grad: Tensor, s: Tensor, *, clr, eps: float) -> None:

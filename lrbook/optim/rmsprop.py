@@ -1,4 +1,7 @@
-r"""RMSprop (Hinton, Srivastava and Swersky, 2012, lecture 6e), torch's form.
+r"""RMSprop (Tieleman and Hinton, 2012, Coursera lecture 6e), torch's form.
+
+The lecture keeps the mean square with :math:`\alpha = 0.9` and gives no
+learning rate and no :math:`\epsilon`.
 
 .. math::
 
@@ -8,10 +11,13 @@ r"""RMSprop (Hinton, Srivastava and Swersky, 2012, lecture 6e), torch's form.
         \quad\text{(centered only)} \\
     d_t &\leftarrow \sqrt{v_t} + \epsilon
         \quad\text{or, centered,}\quad \sqrt{v_t - \bar g_t^2} + \epsilon \\
-    b_t &\leftarrow \mu b_{t-1} + g_t / d_t, \quad \theta_t \leftarrow \theta_{t-1} - \gamma b_t
+    b_t &\leftarrow \mu b_{t-1} + g_t / d_t, \quad \theta_t \leftarrow \theta_{t-1} - \eta b_t
         \quad\text{(momentum } \mu > 0\text{, } b_0 = 0\text{)} \\
-    \theta_t &\leftarrow \theta_{t-1} - \gamma\, g_t / d_t \quad\text{(no momentum)}
+    \theta_t &\leftarrow \theta_{t-1} - \eta\, g_t / d_t \quad\text{(no momentum)}
 
+:math:`\eta` is ``lr``, :math:`\alpha` is ``alpha`` (the decay rate of
+:math:`v_t`, the state ``square_avg``), :math:`\mu` is ``momentum``,
+:math:`\lambda` is ``weight_decay``; :math:`d_t` is the denominator.
 Centered RMSprop follows Graves (2013). There is no bias correction, so the first
 steps are large (:math:`v_1 = (1-\alpha) g_1^2`).
 
@@ -69,9 +75,9 @@ def rmsprop_update(
     if momentum > 0:
         buf = state["momentum_buffer"]
         buf.mul_(momentum).addcdiv_(grad, denom)  # b = μb + g/d
-        param.add_(buf, alpha=-lr)  # θ = θ - γb
+        param.add_(buf, alpha=-lr)  # θ = θ - ηb
     else:
-        param.addcdiv_(grad, denom, value=-lr)  # θ = θ - γ g/d
+        param.addcdiv_(grad, denom, value=-lr)  # θ = θ - η g/d
 
 
 class RMSprop(RuleOptimizer):
