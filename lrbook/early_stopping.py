@@ -23,7 +23,16 @@ from typing import Any
 
 import torch
 
-__all__ = ["EarlyStopping", "GL", "PQ", "UP", "PrecheltCriterion"]
+__all__ = [
+    "GL",
+    "PQ",
+    "UP",
+    "EarlyStopping",
+    "LightningEarlyStopping",
+    "PrecheltCriterion",
+    "replay",
+    "replay_prechelt",
+]
 
 # Metric names whose direction 'auto' mode can infer (after removing "val_").
 _MINIMISED = {
@@ -330,7 +339,7 @@ class PrecheltCriterion:
 
 
 class GL(PrecheltCriterion):
-    r"""Prechelt's :math:`GL_\alpha`: stop after the first epoch with :math:`GL(t) > \alpha`.
+    r"""Prechelt's :math:`GL_a`: stop after the first epoch with :math:`GL(t) > a`.
 
     .. math:: GL(t) = 100 \left( \frac{E_{va}(t)}{\min_{t' \le t} E_{va}(t')} - 1 \right)
 
@@ -338,7 +347,7 @@ class GL(PrecheltCriterion):
     best one seen so far. Only validation errors are needed.
 
     Args:
-        alpha: threshold in percent (Prechelt studies 1 to 5).
+        alpha: threshold :math:`a` in percent (Prechelt's :math:`\alpha`; he studies 1 to 5).
     """
 
     def __init__(self, alpha: float) -> None:
@@ -348,7 +357,7 @@ class GL(PrecheltCriterion):
         self.alpha = float(alpha)
 
     def step(self, val_error: float, train_error: float | None = None) -> bool:
-        """Record epoch ``t``; ``True`` when :math:`GL(t) > \\alpha`."""
+        """Record epoch ``t``; ``True`` when :math:`GL(t) > a`."""
         self._record(val_error, train_error)
         return self._fire(self.generalization_loss() > self.alpha)
 
@@ -360,31 +369,31 @@ def _check_strip(strip: int) -> int:
 
 
 class PQ(PrecheltCriterion):
-    r"""Prechelt's :math:`PQ_\alpha`: generalisation loss relative to training progress.
+    r"""Prechelt's :math:`PQ_a`: generalisation loss relative to training progress.
 
-    A *training strip* of length :math:`k` is a run of epochs
-    :math:`n+1, \dots, n+k` with :math:`n` divisible by :math:`k` (strips are
-    aligned: 1–5, 6–10, ... for :math:`k = 5`). At the end of a strip, the
+    A *training strip* of length :math:`K` is a run of epochs
+    :math:`n+1, \dots, n+K` with :math:`n` divisible by :math:`K` (strips are
+    aligned: 1–5, 6–10, ... for :math:`K = 5`). At the end of a strip, the
     *training progress* (per mille) measures how much the strip's mean training
     error exceeds its minimum:
 
     .. math::
-        P_k(t) = 1000 \left( \frac{\sum_{t'=t-k+1}^{t} E_{tr}(t')}
-                 {k \cdot \min_{t'=t-k+1}^{t} E_{tr}(t')} - 1 \right).
+        P_K(t) = 1000 \left( \frac{\sum_{t'=t-K+1}^{t} E_{tr}(t')}
+                 {K \cdot \min_{t'=t-K+1}^{t} E_{tr}(t')} - 1 \right).
 
     It is large while training still changes quickly and goes to 0 as training
-    converges. :math:`PQ_\alpha` stops after the first end-of-strip epoch
-    :math:`t` (a multiple of :math:`k`) with
+    converges. :math:`PQ_a` stops after the first end-of-strip epoch
+    :math:`t` (a multiple of :math:`K`) with
 
-    .. math:: \frac{GL(t)}{P_k(t)} > \alpha .
+    .. math:: \frac{GL(t)}{P_K(t)} > a .
 
-    ``train_error`` is required at every epoch. When :math:`P_k(t) = 0` (a
+    ``train_error`` is required at every epoch. When :math:`P_K(t) = 0` (a
     perfectly flat strip) the quotient is :math:`+\infty` if :math:`GL(t) > 0`
     (stop) and undefined if :math:`GL(t) = 0` (no stop).
 
     Args:
-        alpha: threshold (Prechelt studies 0.5 to 3 and more).
-        strip: strip length :math:`k` (Prechelt uses 5).
+        alpha: threshold :math:`a` (Prechelt's :math:`\alpha`; he studies 0.5 to 3 and more).
+        strip: strip length :math:`K` (Prechelt's :math:`k`; he uses 5).
     """
 
     def __init__(self, alpha: float, strip: int = 5) -> None:
@@ -395,7 +404,7 @@ class PQ(PrecheltCriterion):
         self.strip = _check_strip(strip)
 
     def training_progress(self) -> float:
-        r""":math:`P_k(t)` over the last :math:`k` training errors."""
+        r""":math:`P_K(t)` over the last :math:`K` training errors."""
         errors = self.train_errors[-self.strip :]
         if len(errors) < self.strip:
             raise ValueError(
@@ -407,14 +416,14 @@ class PQ(PrecheltCriterion):
         return 1000.0 * (sum(errors) / (self.strip * lowest) - 1.0)
 
     def quotient(self) -> float:
-        r""":math:`GL(t)/P_k(t)` for the current epoch (``nan`` when both are 0)."""
+        r""":math:`GL(t)/P_K(t)` for the current epoch (``nan`` when both are 0)."""
         gl, progress = self.generalization_loss(), self.training_progress()
         if progress == 0.0:
             return math.inf if gl > 0 else math.nan
         return gl / progress
 
     def step(self, val_error: float, train_error: float | None = None) -> bool:
-        """Record epoch ``t``; at strip ends, ``True`` when :math:`GL/P_k > \\alpha`."""
+        """Record epoch ``t``; at strip ends, ``True`` when :math:`GL/P_K > a`."""
         if train_error is None:
             raise ValueError(
                 "PQ needs the training error of every epoch: step(val_error, train_error)"
@@ -426,19 +435,19 @@ class PQ(PrecheltCriterion):
 
 
 class UP(PrecheltCriterion):
-    r"""Prechelt's :math:`UP_s`: the validation error rose in :math:`s` successive strips.
+    r"""Prechelt's :math:`UP_j`: the validation error rose in :math:`j` successive strips.
 
     Only end-of-strip epochs :math:`t` (multiples of the strip length
-    :math:`k`) are looked at. :math:`UP_1` stops after the first end-of-strip
-    epoch with :math:`E_{va}(t) > E_{va}(t-k)`; :math:`UP_s` stops after epoch
-    :math:`t` iff :math:`UP_{s-1}` stops after :math:`t-k` and
-    :math:`E_{va}(t) > E_{va}(t-k)`. The comparison is with the previous strip
+    :math:`K`) are looked at. :math:`UP_1` stops after the first end-of-strip
+    epoch with :math:`E_{va}(t) > E_{va}(t-K)`; :math:`UP_j` stops after epoch
+    :math:`t` iff :math:`UP_{j-1}` stops after :math:`t-K` and
+    :math:`E_{va}(t) > E_{va}(t-K)`. The comparison is with the previous strip
     end, not with the best value; the first strip end has nothing to compare
     with and never counts as a rise.
 
     Args:
-        s: number of successive rises.
-        strip: strip length :math:`k` (Prechelt uses 5).
+        s: number :math:`j` of successive rises (Prechelt's :math:`s`).
+        strip: strip length :math:`K` (Prechelt's :math:`k`; he uses 5).
 
     Attributes:
         rises: current number of successive end-of-strip rises.
@@ -463,3 +472,146 @@ class UP(PrecheltCriterion):
         else:
             self.rises = 0
         return self._fire(self.rises >= self.s)
+
+
+# --------------------------------------------------------------------------
+# PyTorch Lightning's rule, for comparison on the same metric sequence
+# --------------------------------------------------------------------------
+
+
+class LightningEarlyStopping:
+    r"""The decision rule of PyTorch Lightning's ``EarlyStopping`` (2.6), replayed on numbers.
+
+    Lightning is not a dependency of lrbook; this class reproduces the
+    callback's ``_evaluate_stopping_criteria`` so that a metric sequence can be
+    fed to both Keras' rule (:class:`EarlyStopping`) and Lightning's. Per
+    validation check (Lightning counts *checks*, one per epoch by default),
+    in this order:
+
+    1. ``check_finite`` and the value is NaN or infinite: stop
+       (``stopping_reason = "non-finite"``);
+    2. ``stopping_threshold`` reached (min: value :math:`<` threshold,
+       max: :math:`>`): stop (``"threshold"``);
+    3. ``divergence_threshold`` passed (min: value :math:`>` threshold,
+       max: :math:`<`): stop (``"divergence"``);
+    4. an improvement, :math:`a + \delta < \text{best}` in min mode with the
+       *signed* ``min_delta`` :math:`\delta` (max: :math:`a - \delta > \text{best}`):
+       ``best = a``, ``wait = 0``;
+    5. otherwise ``wait += 1`` and stop when ``wait >= patience``
+       (``"patience"``).
+
+    ``best`` starts at :math:`+\infty` (min) or :math:`-\infty` (max). Unlike
+    Keras, ``min_delta`` keeps its sign (a negative value makes *worse* values
+    count as improvements), the default patience is 3, there is no
+    ``baseline``, no ``start_from_epoch`` and no restoring of weights
+    (Lightning leaves that to ``ModelCheckpoint``). Threshold stops do not
+    update ``best``.
+
+    Args:
+        min_delta: signed minimum change (Lightning's default 0).
+        patience: number of non-improving checks (default 3).
+        mode: ``'min'`` or ``'max'`` (no ``'auto'``).
+        check_finite: stop at the first non-finite value.
+        stopping_threshold, divergence_threshold: see the steps above.
+
+    Attributes:
+        best, wait, checks (number of values seen), stopped_check (index of the
+        check at which it fired, ``None`` if never), stopping_reason.
+    """
+
+    def __init__(
+        self,
+        min_delta: float = 0.0,
+        patience: int = 3,
+        mode: str = "min",
+        check_finite: bool = True,
+        stopping_threshold: float | None = None,
+        divergence_threshold: float | None = None,
+    ) -> None:
+        if mode not in ("min", "max"):
+            raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
+        if not isinstance(patience, int) or patience < 0:
+            raise ValueError(f"patience must be a non-negative integer, got {patience!r}")
+        if not math.isfinite(float(min_delta)):
+            raise ValueError(f"min_delta must be finite, got {min_delta!r}")
+        self.min_delta = float(min_delta)
+        self.patience = patience
+        self.mode = mode
+        self.check_finite = bool(check_finite)
+        self.stopping_threshold = stopping_threshold
+        self.divergence_threshold = divergence_threshold
+        self.best = math.inf if mode == "min" else -math.inf
+        self.wait = 0
+        self.checks = 0
+        self.stopped_check: int | None = None
+        self.stopping_reason: str | None = None
+
+    def _beyond(self, value: float, threshold: float) -> bool:
+        return value < threshold if self.mode == "min" else value > threshold
+
+    def step(self, value: float) -> bool:
+        """Record one validation check's value; return ``True`` to stop."""
+        current = float(value)
+        check = self.checks
+        self.checks += 1
+        reason = None
+        if self.check_finite and not math.isfinite(current):
+            reason = "non-finite"
+        elif self.stopping_threshold is not None and self._beyond(current, self.stopping_threshold):
+            reason = "threshold"
+        elif self.divergence_threshold is not None and self._beyond(
+            self.divergence_threshold, current
+        ):
+            reason = "divergence"
+        elif self._beyond(current + (self.min_delta if self.mode == "min" else -self.min_delta),
+                          self.best):
+            self.best, self.wait = current, 0
+        else:
+            self.wait += 1
+            if self.wait >= self.patience:
+                reason = "patience"
+        if reason is not None and self.stopped_check is None:
+            self.stopped_check, self.stopping_reason = check, reason
+        return reason is not None
+
+
+def replay(stopper: Any, values: Any) -> int | None:
+    """Feed a recorded metric sequence to a stopping rule; the index where it fires, or ``None``.
+
+    ``stopper`` is a fresh :class:`EarlyStopping` or
+    :class:`LightningEarlyStopping` (anything with ``step(value) -> bool``);
+    ``values[i]`` is the monitored value of epoch (or check) ``i``. Replaying
+    is exact because both rules look only at the sequence of values (weights
+    are not restored here: ``restore_best_weights`` must be off).
+    """
+    if getattr(stopper, "restore_best_weights", False):
+        raise ValueError("replay cannot restore weights: use restore_best_weights=False")
+    for i, value in enumerate(values):
+        if stopper.step(float(value)):
+            return i
+    return None
+
+
+def replay_prechelt(
+    criterion: PrecheltCriterion, val_errors: Any, train_errors: Any = None
+) -> tuple[int, int]:
+    """Apply a fresh Prechelt criterion to recorded curves.
+
+    Returns ``(epochs_trained, best_epoch)``, both counted from 1 like
+    Prechelt: the number of epochs the criterion let run (all of them when it
+    never fired) and the epoch of the lowest validation error seen by then,
+    the network that is kept. ``train_errors`` is needed by :class:`PQ`.
+    Raises ``ValueError`` when the curves differ in length.
+    """
+    val_errors = [float(v) for v in val_errors]
+    if train_errors is None:
+        train_errors = [None] * len(val_errors)
+    train_errors = list(train_errors)
+    if len(train_errors) != len(val_errors):
+        raise ValueError(
+            f"val_errors and train_errors differ in length: {len(val_errors)} vs {len(train_errors)}"
+        )
+    for val_error, train_error in zip(val_errors, train_errors, strict=True):
+        if criterion.step(val_error, None if train_error is None else float(train_error)):
+            break
+    return criterion.epoch, criterion.best_epoch

@@ -1,16 +1,25 @@
-r"""The learning-rate range test (Smith 2017), as fastai popularised it.
+r"""The learning-rate range test in its two forms: Smith's (2017) and fastai's.
 
-:func:`lr_find` trains for a few iterations while raising the learning rate
-exponentially from ``start_lr`` to ``end_lr``,
+**Smith's test** (:func:`smith_range_test`), from "Cyclical Learning Rates for
+Training Neural Networks" (Smith 2017, section 3.3): train for a few epochs
+while the learning rate rises *linearly* from a low to a high value, evaluate
+the *accuracy* along the way, and read two bounds for a cyclical schedule from
+the curve: where the accuracy starts to rise (``base_lr``) and where it stops
+rising, turns ragged or falls (``max_lr``).
+
+**fastai's test** (:func:`lr_find`, Howard & Gugger 2020; ``Learner.lr_find``)
+trains for about 100 iterations while raising the learning rate
+*exponentially* from ``start_lr`` to ``end_lr``,
 
 .. math:: \eta_i = \eta_{\text{start}} \left(\frac{\eta_{\text{end}}}{\eta_{\text{start}}}\right)^{i/(N-1)},
           \qquad i = 0, \dots, N-1,
 
-records the loss of every minibatch and smooths it with a bias-corrected
-exponential moving average,
+records the *training loss* of every minibatch and smooths it with a
+bias-corrected exponential moving average with smoothing factor
+:math:`\omega` (argument ``beta``, fastai's ``beta=0.98``),
 
-.. math:: a_i = \beta a_{i-1} + (1-\beta)\,\ell_i, \quad a_{-1} = 0, \qquad
-          \bar\ell_i = \frac{a_i}{1-\beta^{i+1}} ,
+.. math:: a_i = \omega a_{i-1} + (1-\omega)\,\ell_i, \quad a_{-1} = 0, \qquad
+          \bar\ell_i = \frac{a_i}{1-\omega^{i+1}} ,
 
 and stops early once :math:`\bar\ell_i > c \cdot \min_{j \le i} \bar\ell_j`
 (``diverge_threshold`` :math:`c`, 4 by default) or a loss is not finite.
@@ -18,10 +27,11 @@ Afterwards the model and the optimizer are put back exactly as they were
 (parameters, buffers, gradients, optimizer state and learning rates): the sweep is a
 measurement, not training.
 
-Two common ways to read the curve are returned: the learning rate where the
-smoothed loss falls fastest (steepest negative slope against
-:math:`\log \eta`), and one tenth of the learning rate with the lowest smoothed
-loss. Both are heuristics; the plot is the real output.
+Two of fastai's readings of the curve are returned: the learning rate where
+the smoothed loss falls fastest (steepest negative slope against
+:math:`\log \eta`, fastai's ``steep``), and one tenth of the learning rate with
+the lowest smoothed loss (fastai's ``minimum``). Both are heuristics; the plot
+is the real output.
 """
 
 from __future__ import annotations
@@ -35,7 +45,7 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["LRFinderResult", "lr_find"]
+__all__ = ["LRFinderResult", "RangeTestResult", "lr_find", "smith_range_test"]
 
 
 @dataclass
@@ -162,7 +172,7 @@ def lr_find(
         start_lr, end_lr: the sweep's first and last learning rate
             (``0 < start_lr < end_lr``).
         num_iter: number of iterations (:math:`N \ge 2`).
-        beta: smoothing factor :math:`\beta \in [0, 1)`.
+        beta: smoothing factor :math:`\omega \in [0, 1)` (0: no smoothing).
         diverge_threshold: stop when the smoothed loss exceeds this multiple
             of the best smoothed loss (``None`` or ``inf``: never).
         skip_start, skip_end: points left out at the start (default
@@ -266,3 +276,108 @@ def lr_find(
         skip_start=skip_start,
         skip_end=skip_end,
     )
+
+
+# --------------------------------------------------------------------------
+# Smith's (2017) range test: linear ramp over epochs, accuracy, cyclical bounds
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class RangeTestResult:
+    """Outcome of :func:`smith_range_test`.
+
+    Attributes:
+        lrs: learning rate at each evaluation (the rate of the step just taken).
+        accuracies: validation accuracy at each evaluation, in ``[0, 1]``.
+        base_lr: first rate whose accuracy has risen by ``rise`` of the way
+            from the first to the best accuracy (Smith: "when the accuracy
+            starts to increase").
+        max_lr: rate of the best accuracy (Smith: "when the accuracy slows,
+            becomes ragged, or starts to fall").
+    """
+
+    lrs: np.ndarray
+    accuracies: np.ndarray
+    base_lr: float
+    max_lr: float
+
+
+def smith_range_test(
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    loss_fn: Callable[[Any, Any], torch.Tensor],
+    data: Iterable,
+    val_data: tuple[torch.Tensor, torch.Tensor],
+    min_lr: float,
+    max_lr: float,
+    num_epochs: int = 4,
+    evals_per_epoch: int = 4,
+    rise: float = 0.1,
+) -> RangeTestResult:
+    r"""Smith's (2017) range test: a linear learning-rate ramp watched through validation accuracy.
+
+    The rate of step :math:`i` of :math:`N` (``num_epochs`` passes over
+    ``data``) is :math:`\eta_i = \eta_{lo} + (\eta_{hi} - \eta_{lo})\, i/(N-1)`.
+    The validation accuracy is measured ``evals_per_epoch`` times per epoch.
+    The two bounds are read off by a fixed rule (Smith reads them by eye):
+    ``base_lr`` is the first rate whose accuracy exceeds
+    :math:`a_0 + \text{rise}\,(a_{\max} - a_0)`, ``max_lr`` the rate of the
+    best accuracy. The model and the optimizer are restored afterwards, as by
+    :func:`lr_find`.
+
+    Args:
+        val_data: ``(X_val, y_val)`` with integer class labels.
+        min_lr, max_lr: ends of the ramp (``0 <= min_lr < max_lr``).
+        num_epochs: passes over ``data`` (Smith: "a few epochs").
+        evals_per_epoch: evaluations per epoch (``>= 1``).
+        rise: fraction in ``(0, 1)`` that defines ``base_lr``.
+
+    Returns:
+        A :class:`RangeTestResult`.
+    """
+    if not (min_lr >= 0 and max_lr > min_lr):
+        raise ValueError(f"need 0 <= min_lr < max_lr, got min_lr={min_lr}, max_lr={max_lr}")
+    if int(num_epochs) != num_epochs or num_epochs < 1:
+        raise ValueError(f"num_epochs must be a positive integer, got {num_epochs!r}")
+    if int(evals_per_epoch) != evals_per_epoch or evals_per_epoch < 1:
+        raise ValueError(f"evals_per_epoch must be a positive integer, got {evals_per_epoch!r}")
+    if not 0 < rise < 1:
+        raise ValueError(f"rise must be in (0, 1), got {rise!r}")
+    batches = list(data)
+    if not batches:
+        raise ValueError("data yielded no batches")
+    total = len(batches) * int(num_epochs)
+    every = max(1, len(batches) // int(evals_per_epoch))
+    X_val, y_val = val_data
+    model_state = copy.deepcopy(model.state_dict())
+    optimizer_state = copy.deepcopy(optimizer.state_dict())
+    was_training = model.training
+    lrs, accs = [], []
+    try:
+        for i in range(total):
+            lr = min_lr + (max_lr - min_lr) * i / max(total - 1, 1)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            x, y = batches[i % len(batches)]
+            model.train()
+            optimizer.zero_grad()
+            loss_fn(model(x), y).backward()
+            optimizer.step()
+            if (i + 1) % every == 0 or i == total - 1:
+                model.eval()
+                with torch.no_grad():
+                    out = model(X_val)
+                acc = float((out.argmax(dim=-1) == y_val).double().mean()) if torch.isfinite(
+                    out).all() else 0.0
+                lrs.append(lr)
+                accs.append(acc)
+    finally:
+        model.load_state_dict(model_state)
+        optimizer.load_state_dict(optimizer_state)
+        model.train(was_training)
+    lrs_a, accs_a = np.array(lrs), np.array(accs)
+    best = int(np.argmax(accs_a))
+    bar = accs_a[0] + rise * (accs_a[best] - accs_a[0])
+    first = int(np.argmax(accs_a > bar)) if accs_a[best] > accs_a[0] else 0
+    return RangeTestResult(lrs_a, accs_a, float(lrs_a[first]), float(lrs_a[best]))

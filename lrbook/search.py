@@ -1,4 +1,10 @@
-r"""Hyper-parameter search with tidy results: grid, random and Bayesian (TPE).
+r"""Hyper-parameter search with tidy results: grid, random, quasi-random, TPE, pruned searches.
+
+:func:`optuna_search` runs any Optuna sampler (random, quasi-random Sobol,
+TPE, a grid given as enqueued configurations) and pruner (successive halving,
+Hyperband) with the cost counted in training epochs, so that searches can be
+compared at equal budgets; :func:`best_trial` selects on validation.
+The older helpers below evaluate a fixed objective per configuration:
 
 Every search calls an objective ``objective(config: dict, seed: int) -> float``
 (lower is better; it must be deterministic given ``seed``) once per
@@ -29,7 +35,9 @@ __all__ = [
     "Uniform",
     "aggregate",
     "bayes_search",
+    "best_trial",
     "grid_search",
+    "optuna_search",
     "plot_search",
     "random_search",
 ]
@@ -242,6 +250,117 @@ def bayes_search(
     finally:
         optuna.logging.set_verbosity(previous_verbosity)
     return pd.DataFrame(rows, columns=["trial", *space, "seed", "objective"])
+
+
+def optuna_search(
+    train: Callable[[dict[str, Any], int], Iterable[Mapping[str, float]]],
+    space: Space,
+    sampler: Any,
+    max_epochs: int,
+    *,
+    num_trials: int | None = None,
+    budget_epochs: int | None = None,
+    pruner: Any = None,
+    seed: int = 0,
+    score: str = "val",
+    enqueue: Sequence[Mapping[str, Any]] = (),
+) -> pd.DataFrame:
+    """Any Optuna sampler and pruner, with the cost counted in training epochs.
+
+    ``train(config, seed)`` is a generator that trains one configuration and
+    yields one record per epoch (a mapping such as ``{"val": ..., "test": ...}``);
+    the search reports ``record[score]`` (lower is better) to Optuna after every
+    epoch and stops the trial when the ``pruner`` says so (successive halving,
+    Hyperband) or after ``max_epochs``. Every epoch any trial trains is counted.
+
+    The search ends after ``num_trials`` trials or, with ``budget_epochs``,
+    when that many epochs have been spent; a trial still running when the
+    budget runs out is cut there (state ``"cut"``) and cannot be selected.
+    A non-finite score ends the trial as ``"fail"``.
+
+    Args:
+        sampler: an ``optuna.samplers`` instance, seeded by the caller
+            (``RandomSampler(seed=...)``, ``QMCSampler(...)``, ``TPESampler(...)``).
+        max_epochs: epochs of a trial that is never pruned (``>= 1``).
+        num_trials, budget_epochs: exactly one of them, a positive integer.
+        pruner: an ``optuna.pruners`` instance or ``None`` (never prune).
+        seed: passed to ``train`` for every trial (same data order and
+            initialisation for every configuration).
+        enqueue: configurations to try first, in order
+            (``study.enqueue_trial``); a grid search is a list of all grid
+            points with any sampler (Optuna's ``GridSampler`` stops the study
+            itself, which the ask-and-tell loop here does not allow).
+
+    Returns:
+        One row per trial: ``trial``, the parameters, ``epochs`` (trained),
+        ``state`` (``"complete"``, ``"pruned"``, ``"cut"``, ``"fail"``), and
+        the last record's values.
+    """
+    import optuna
+
+    _check_space(space)
+    if int(max_epochs) != max_epochs or max_epochs < 1:
+        raise ValueError(f"max_epochs must be a positive integer, got {max_epochs!r}")
+    if (num_trials is None) == (budget_epochs is None):
+        raise ValueError("give exactly one of num_trials and budget_epochs")
+    limit = num_trials if num_trials is not None else budget_epochs
+    if int(limit) != limit or limit < 1:
+        raise ValueError(f"num_trials / budget_epochs must be a positive integer, got {limit!r}")
+    previous_verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    rows: list[dict[str, Any]] = []
+    spent = 0
+    try:
+        if pruner is None:  # Optuna's own default would be a MedianPruner
+            pruner = optuna.pruners.NopPruner()
+        study = optuna.create_study(direction="minimize", sampler=sampler, pruner=pruner)
+        for config in enqueue:
+            study.enqueue_trial(dict(config))
+        while (num_trials is None or len(rows) < num_trials) and (
+            budget_epochs is None or spent < budget_epochs
+        ):
+            trial = study.ask()
+            config = {name: dist.suggest(trial, name) for name, dist in space.items()}
+            state, epochs, record = "complete", 0, {}
+            for record in train(dict(config), int(seed)):
+                epochs += 1
+                spent += 1
+                value = float(record[score])
+                if not math.isfinite(value):
+                    state = "fail"
+                    break
+                trial.report(value, epochs)
+                if budget_epochs is not None and spent >= budget_epochs and epochs < max_epochs:
+                    state = "cut"
+                    break
+                if epochs >= max_epochs:
+                    break
+                if trial.should_prune():
+                    state = "pruned"
+                    break
+            if state == "complete":
+                study.tell(trial, float(record[score]))
+            elif state == "pruned":
+                study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+            else:
+                study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            rows.append({"trial": trial.number, **config, "epochs": epochs, "state": state,
+                         **{k: float(v) for k, v in record.items()}})
+    finally:
+        optuna.logging.set_verbosity(previous_verbosity)
+    return pd.DataFrame(rows)
+
+
+def best_trial(results: pd.DataFrame, select: str = "val") -> pd.Series:
+    """The completed trial with the lowest ``select`` value (select on validation).
+
+    Pruned, cut and failed trials of :func:`optuna_search` are never chosen.
+    Raises ``ValueError`` when no trial completed.
+    """
+    done = results if "state" not in results.columns else results[results["state"] == "complete"]
+    if done.empty:
+        raise ValueError("no completed trial to select")
+    return done.loc[done[select].idxmin()]
 
 
 # --------------------------------------------------------------------------

@@ -25,7 +25,15 @@ import numpy as np
 import pytest
 import torch
 
-from lrbook.early_stopping import GL, PQ, UP, EarlyStopping
+from lrbook.early_stopping import (
+    GL,
+    PQ,
+    UP,
+    EarlyStopping,
+    LightningEarlyStopping,
+    replay,
+    replay_prechelt,
+)
 
 NAN = float("nan")
 
@@ -466,6 +474,67 @@ def test_prechelt_validation():
         PQ(alpha=1.0, strip=0)
     with pytest.raises(ValueError):
         GL(alpha=1.0).step(float("nan"))
+
+
+
+# ---------------------------------------------------------------- Lightning's rule and replays
+# Expected decisions follow Lightning 2.6.6's EarlyStopping._evaluate_stopping_criteria
+# (see the class docstring); Lightning itself is not a dependency.
+
+
+def test_lightning_matches_keras_on_plain_sequences():
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        values = list(rng.integers(0, 8, size=12) / 8)
+        patience = int(rng.integers(1, 4))
+        delta = float(rng.choice([0.0, 0.125]))
+        keras_stop = replay(EarlyStopping(patience=patience, min_delta=delta), values)
+        pl_stop = replay(LightningEarlyStopping(patience=patience, min_delta=delta), values)
+        assert keras_stop == pl_stop, (values, patience, delta)
+
+
+def test_lightning_differs_where_documented():
+    # a NaN: Lightning stops at once (check_finite), Keras waits `patience` checks
+    values = [1.0, 0.9, NAN, 0.8, 0.7, 0.6]
+    assert replay(LightningEarlyStopping(patience=3), values) == 2
+    assert replay(EarlyStopping(patience=3), values) is None  # 0.8 < 0.9 improves again
+    pl = LightningEarlyStopping(patience=3)
+    replay(pl, values)
+    assert pl.stopping_reason == "non-finite"
+    assert replay(LightningEarlyStopping(patience=3, check_finite=False), values) is None
+    # negative min_delta: Keras takes |min_delta|, Lightning keeps the sign
+    rising = [1.0, 1.01, 1.02, 1.03, 1.04]
+    assert replay(LightningEarlyStopping(patience=2, min_delta=-0.05), rising) is None
+    assert replay(EarlyStopping(patience=2, min_delta=-0.05), rising) == 2
+    # stopping_threshold stops when a goal is reached; Keras' baseline is a bar to beat
+    falling = [1.0, 0.8, 0.6, 0.4, 0.3]
+    assert replay(LightningEarlyStopping(stopping_threshold=0.5), falling) == 3
+    assert replay(EarlyStopping(patience=1, baseline=0.5), falling) is None
+    # divergence threshold, max mode
+    pl = LightningEarlyStopping(mode="max", divergence_threshold=0.2)
+    assert replay(pl, [0.5, 0.6, 0.1]) == 2 and pl.stopping_reason == "divergence"
+    assert pl.best == 0.6
+
+
+def test_lightning_validation():
+    with pytest.raises(ValueError, match="mode"):
+        LightningEarlyStopping(mode="auto")
+    with pytest.raises(ValueError, match="patience"):
+        LightningEarlyStopping(patience=-1)
+    with pytest.raises(ValueError, match="min_delta"):
+        LightningEarlyStopping(min_delta=float("inf"))
+    with pytest.raises(ValueError, match="restore"):
+        replay(EarlyStopping(restore_best_weights=True), [1.0])
+
+
+def test_replay_prechelt():
+    epochs, best = replay_prechelt(GL(alpha=2.0), VAL, TRAIN)
+    assert (epochs, best) == (9, 6)
+    epochs, best = replay_prechelt(GL(alpha=20.0), VAL, TRAIN)
+    assert epochs == len(VAL) and best == int(np.argmin(VAL)) + 1
+    assert replay_prechelt(PQ(alpha=0.5), VAL, TRAIN)[0] == 15
+    with pytest.raises(ValueError, match="length"):
+        replay_prechelt(GL(1.0), VAL, TRAIN[:-1])
 
 
 if __name__ == "__main__":  # regenerate KERAS_TABLE

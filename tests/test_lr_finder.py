@@ -177,3 +177,48 @@ def test_plot_and_validation():
         lr_find(model, optimizer, torch.nn.functional.mse_loss, [(X, y)], beta=1.0)
     with pytest.raises(ValueError):
         lr_find(model, optimizer, torch.nn.functional.mse_loss, [], num_iter=5)
+
+
+def _classification(seed: int = 0):
+    g = torch.Generator().manual_seed(seed)
+    X = torch.randn(512, 10, generator=g)
+    y = (X[:, :3].sum(dim=1) > 0).long() + (X[:, 3] > 1).long()
+    torch.manual_seed(seed)
+    model = torch.nn.Sequential(torch.nn.Linear(10, 32), torch.nn.ReLU(), torch.nn.Linear(32, 3))
+    return model, X[:384], y[:384], X[384:], y[384:]
+
+
+def test_smith_range_test_linear_ramp_bounds_and_restores():
+    from lrbook.lr_finder import smith_range_test
+
+    model, X, y, Xv, yv = _classification()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    data = batches(X, y, 32, generator=torch.Generator().manual_seed(0))
+    res = smith_range_test(model, opt, torch.nn.functional.cross_entropy, data, (Xv, yv),
+                           min_lr=0.0, max_lr=3.0, num_epochs=3, evals_per_epoch=4)
+    # 12 batches per epoch, an evaluation every 3 batches: 12 points, the ramp is linear
+    assert len(res.lrs) == 12
+    steps = np.arange(1, 37)[2::3] - 1
+    np.testing.assert_allclose(res.lrs, 3.0 * steps / 35, rtol=1e-12)
+    assert 0.0 <= res.accuracies.min() and res.accuracies.max() <= 1.0
+    assert res.max_lr == res.lrs[int(np.argmax(res.accuracies))]
+    assert res.base_lr <= res.max_lr and res.accuracies.max() > res.accuracies[0]
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, before[k])
+    assert opt.param_groups[0]["lr"] == 0.01 and not opt.state
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [({"min_lr": 1.0, "max_lr": 0.5}, "min_lr"), ({"num_epochs": 0}, "num_epochs"),
+     ({"evals_per_epoch": 0}, "evals_per_epoch"), ({"rise": 1.0}, "rise")],
+)
+def test_smith_range_test_errors(kwargs, match):
+    from lrbook.lr_finder import smith_range_test
+
+    model, X, y, Xv, yv = _classification()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    args = {"min_lr": 0.0, "max_lr": 1.0, **kwargs}
+    with pytest.raises(ValueError, match=match):
+        smith_range_test(model, opt, torch.nn.functional.cross_entropy, [(X, y)], (Xv, yv), **args)

@@ -147,3 +147,67 @@ def test_plot_search():
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["sgd", "adam"]
     with pytest.raises(ValueError):
         plot_search(df, param="momentum")
+
+
+def _train_curve(config: dict, seed: int):
+    """Per-epoch records that fall towards (log10 lr + 2)^2, scaled by 1/epoch."""
+    base = (math.log10(config["lr"]) + 2.0) ** 2
+    for epoch in range(1, 100):
+        yield {"val": base + 1.0 / epoch, "test": base + 1.0 / epoch + 0.01}
+
+
+def test_optuna_search_counts_epochs_and_prunes():
+    import optuna
+
+    from lrbook.search import best_trial, optuna_search
+
+    space = {"lr": LogUniform(1e-4, 1.0)}
+    plain = optuna_search(_train_curve, space, optuna.samplers.RandomSampler(seed=0), 9,
+                          num_trials=8)
+    assert len(plain) == 8 and (plain["epochs"] == 9).all() and (plain["state"] == "complete").all()
+    np.testing.assert_allclose(plain["val"], (np.log10(plain["lr"]) + 2) ** 2 + 1 / 9)
+    pruned = optuna_search(
+        _train_curve, space, optuna.samplers.RandomSampler(seed=0), 9, budget_epochs=60,
+        pruner=optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3),
+    )
+    assert pruned["epochs"].sum() == 60                     # the budget is spent exactly
+    assert (pruned["state"] == "pruned").any() and len(pruned) > 60 // 9
+    assert set(pruned["state"]) <= {"complete", "pruned", "cut"}
+    best = best_trial(pruned)
+    assert best["state"] == "complete" and best["epochs"] == 9
+    qmc = optuna_search(_train_curve, space, optuna.samplers.QMCSampler(seed=0, scramble=True),
+                        2, num_trials=4)
+    assert len(qmc) == 4 and qmc["lr"].nunique() == 4
+
+
+def test_optuna_search_errors_and_failures():
+    import optuna
+
+    from lrbook.search import best_trial, optuna_search
+
+    space = {"lr": LogUniform(1e-4, 1.0)}
+    sampler = optuna.samplers.RandomSampler(seed=0)
+    with pytest.raises(ValueError, match="exactly one"):
+        optuna_search(_train_curve, space, sampler, 3)
+    with pytest.raises(ValueError, match="max_epochs"):
+        optuna_search(_train_curve, space, sampler, 0, num_trials=2)
+
+    def diverging(config, seed):
+        yield {"val": float("nan")}
+
+    failed = optuna_search(diverging, space, sampler, 3, num_trials=2)
+    assert (failed["state"] == "fail").all()
+    with pytest.raises(ValueError, match="no completed"):
+        best_trial(failed)
+
+
+def test_optuna_search_enqueued_grid():
+    import optuna
+
+    from lrbook.search import optuna_search
+
+    grid = [{"lr": lr} for lr in (1e-4, 1e-3, 1e-2, 1e-1)]
+    res = optuna_search(_train_curve, {"lr": LogUniform(1e-4, 1.0)},
+                        optuna.samplers.RandomSampler(seed=0), 3, num_trials=4, enqueue=grid)
+    np.testing.assert_allclose(res["lr"], [g["lr"] for g in grid])
+    assert res.loc[res["val"].idxmin(), "lr"] == pytest.approx(1e-2)
