@@ -25,6 +25,9 @@ from lrbook.problems import DTYPE, Problem
 
 #: Colours cycled by every plot in the book (colour-blind safe, Okabe–Ito).
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
+#: Line styles cycled together with :data:`PALETTE`, so curves that the text
+#: compares differ by more than colour (readable in grey and for every colour-vision deficiency).
+LINESTYLES = ["-", "--", "-.", ":", (0, (5, 1.5, 1, 1.5, 1, 1.5)), (0, (8, 2)), (0, (1, 1)), (0, (3, 1, 1, 1, 1, 1))]
 
 
 def use_book_style() -> None:
@@ -34,7 +37,11 @@ def use_book_style() -> None:
             "figure.figsize": (6.0, 4.0),
             "figure.dpi": 100,
             "savefig.bbox": "tight",
-            "axes.prop_cycle": mpl.cycler(color=PALETTE),
+            # opaque figures stay readable on the theme's dark background
+            "figure.facecolor": "white",
+            "savefig.facecolor": "white",
+            "savefig.transparent": False,
+            "axes.prop_cycle": mpl.cycler(color=PALETTE) + mpl.cycler(linestyle=LINESTYLES),
             "axes.spines.top": False,
             "axes.spines.right": False,
             "axes.grid": True,
@@ -310,7 +317,7 @@ def training_loop_flowchart(ax: Axes | None = None, figsize: tuple[float, float]
         "init": (0.0, 7.0, "initialise parameters\nand optimizer state", "terminal"),
         "batch": (0.0, 6.0, "take the next mini-batch"),
         "forward": (0.0, 5.0, "forward pass: compute the loss"),
-        "backward": (0.0, 4.0, "zero the old gradients, then backward\npass: compute the gradients", "box", (4.4, 0.75)),
+        "backward": (0.0, 4.0, "zero the gradients;\nbackward pass: compute the gradients", "box", (4.4, 0.75)),
         "step": (0.0, 3.0, "optimizer step: update the parameters", "box", (4.4, 0.6)),
         "sched": (0.0, 2.0, "step-based scheduler:\nset the next learning rate", "optional", (3.5, 0.75)),
         "epoch": (0.0, 0.7, "end of\nepoch?", "decision"),

@@ -131,7 +131,7 @@ def test_quadratic_1d_is_x_squared_by_default():
 
 def test_eigenvalues_of_a_non_quadratic_raise():
     with pytest.raises(ValueError):
-        problems.rosenbrock().eigenvalues
+        _ = problems.rosenbrock().eigenvalues
 
 
 def test_nonconvex_1d_has_a_worse_local_minimum():

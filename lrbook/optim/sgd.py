@@ -1,7 +1,7 @@
 r"""Stochastic gradient descent with (heavy-ball or Nesterov) momentum, torch's form.
 
 Algorithm (torch 2.13 ``torch.optim.SGD``; :math:`\mu` momentum, :math:`\tau`
-dampening, :math:`\lambda` weight decay, :math:`\gamma` learning rate):
+dampening, :math:`\lambda` weight decay, :math:`\eta` learning rate; torch's docs call it :math:`\gamma`):
 
 .. math::
 
@@ -9,7 +9,7 @@ dampening, :math:`\lambda` weight decay, :math:`\gamma` learning rate):
     b_t &\leftarrow \begin{cases} g_t & t = 1 \text{ (no buffer yet)}\\
                                  \mu\, b_{t-1} + (1-\tau)\, g_t & t > 1 \end{cases} \\
     d_t &\leftarrow \begin{cases} g_t + \mu\, b_t & \text{nesterov}\\ b_t & \text{otherwise}\end{cases} \\
-    \theta_t &\leftarrow \theta_{t-1} - \gamma\, d_t
+    \theta_t &\leftarrow \theta_{t-1} - \eta\, d_t
 
 References: Polyak (1964) for the heavy ball; Sutskever, Martens, Dahl and Hinton
 (2013) for the Nesterov form :math:`g + \mu b` used here.
@@ -20,9 +20,9 @@ Where frameworks differ:
   is not applied at step 1 (Keras and optax start from a zero buffer, which agrees
   only when :math:`\tau = 0`);
 - the buffer **excludes the learning rate** (:math:`\theta \leftarrow \theta -
-  \gamma b`). Keras uses :math:`v \leftarrow \mu v - \gamma g;\ \theta \leftarrow
-  \theta + v`. Both agree for a constant learning rate and differ as soon as a
-  schedule changes :math:`\gamma`;
+  \eta b`). Keras uses the velocity form :math:`\Delta \leftarrow \mu \Delta - \eta g;\
+  \theta \leftarrow \theta + \Delta`. Both agree for a constant learning rate and
+  differ as soon as a schedule changes :math:`\eta`;
 - Keras' default learning rate is 0.01, torch's 1e-3.
 """
 
@@ -67,7 +67,7 @@ def sgd_update(
         else:
             buf.mul_(momentum).add_(grad, alpha=1 - dampening)  # b = μb + (1-τ)g
         grad = grad.add(buf, alpha=momentum) if nesterov else buf
-    param.add_(grad, alpha=-lr)  # θ = θ - γ d
+    param.add_(grad, alpha=-lr)  # θ = θ - η d
 
 
 class SGD(RuleOptimizer):
@@ -83,6 +83,7 @@ class SGD(RuleOptimizer):
     rule = staticmethod(sgd_update)
     sparse_error = None  # SGD handles sparse gradients (with or without momentum)
     complex_as_real = False  # torch's SGD works on complex numbers directly
+    _upgrade_defaults = {"fused": False}  # what torch's SGD.__setstate__ fills in
 
     def __init__(
         self,

@@ -125,14 +125,14 @@ def step_decay(
 ) -> float:
     r"""Step decay: multiply by ``gamma`` every ``step_size`` steps.
 
-    .. math:: \eta_t = \eta_0 \, \gamma^{\lfloor t / s \rfloor}
+    .. math:: \eta_t = \eta_0 \, \gamma^{\lfloor t / T \rfloor}
 
-    The closed form of ``torch.optim.lr_scheduler.StepLR`` (``s = step_size``).
+    The closed form of ``torch.optim.lr_scheduler.StepLR`` (:math:`T` = ``step_size``).
 
     Args:
         step: update index ``t >= 0``.
         initial_learning_rate: :math:`\eta_0 \ge 0`.
-        step_size: :math:`s > 0`, steps between two decays.
+        step_size: :math:`T > 0`, steps between two decays.
         gamma: :math:`\gamma > 0`, the factor applied at each decay.
     """
     t = _check_step(step)
@@ -182,18 +182,18 @@ def exponential_decay(
 ) -> float:
     r"""Exponential decay, as ``keras.optimizers.schedules.ExponentialDecay``.
 
-    .. math:: \eta_t = \eta_0 \, r^{\,t / T}
-              \qquad (\text{staircase: } r^{\lfloor t / T \rfloor})
+    .. math:: \eta_t = \eta_0 \, \gamma^{\,t / T}
+              \qquad (\text{staircase: } \gamma^{\lfloor t / T \rfloor})
 
-    with decay rate :math:`r` and ``decay_steps`` :math:`T`: the rate is
-    multiplied by :math:`r` every :math:`T` steps. ``torch``'s ``ExponentialLR(gamma)``
-    is the case :math:`T = 1, r = \gamma`.
+    with decay factor :math:`\gamma` (Keras' ``decay_rate``) and ``decay_steps``
+    :math:`T`: the rate is multiplied by :math:`\gamma` every :math:`T` steps.
+    ``torch``'s ``ExponentialLR(gamma)`` is the case :math:`T = 1`.
 
     Args:
         step: update index ``t >= 0`` (Keras: ``optimizer.iterations``).
         initial_learning_rate: :math:`\eta_0 \ge 0`.
         decay_steps: :math:`T > 0`.
-        decay_rate: :math:`r \ge 0` (``r < 1`` decays; 0 gives 0 for t > 0, or after the first period with staircase).
+        decay_rate: :math:`\gamma \ge 0` (:math:`\gamma < 1` decays; 0 gives 0 for t > 0, or after the first period with staircase).
         staircase: floor the exponent, giving a step schedule.
     """
     t = _check_step(step)
@@ -215,7 +215,7 @@ def inverse_time_decay(
 ) -> float:
     r"""Inverse-time decay, as ``keras.optimizers.schedules.InverseTimeDecay``.
 
-    .. math:: \eta_t = \frac{\eta_0}{1 + k\, t / T}
+    .. math:: \eta_t = \frac{\eta_0}{1 + \delta\, t / T}
               \qquad (\text{staircase: } \lfloor t / T \rfloor)
 
     The rate falls like :math:`1/t`, the classic stochastic-approximation
@@ -227,7 +227,7 @@ def inverse_time_decay(
         step: update index ``t >= 0``.
         initial_learning_rate: :math:`\eta_0 \ge 0`.
         decay_steps: :math:`T > 0`.
-        decay_rate: :math:`k \ge 0`.
+        decay_rate: :math:`\delta \ge 0` (not a multiplicative factor).
         staircase: floor ``t / T``.
     """
     t = _check_step(step)
@@ -466,24 +466,24 @@ def cyclical(
 
     The rate moves linearly from ``base_lr`` up to ``max_lr`` in
     ``step_size_up`` steps and back down in ``step_size_down`` steps (default:
-    the same), over and over. With cycle length :math:`L`, rise fraction
-    :math:`r = ` ``step_size_up`` :math:`/L`,
+    the same), over and over. With cycle length :math:`T_c`, rise fraction
+    :math:`q = ` ``step_size_up`` :math:`/T_c`,
 
-    .. math:: c = \lfloor 1 + t/L \rfloor,\quad x = 1 + t/L - c,\quad
-              h = \begin{cases} x/r & x \le r\\ (x-1)/(r-1) & x > r\end{cases}
+    .. math:: n = \lfloor 1 + t/T_c \rfloor,\quad x = 1 + t/T_c - n,\quad
+              w = \begin{cases} x/q & x \le q\\ (x-1)/(q-1) & x > q\end{cases}
 
-    .. math:: \eta_t = \eta_{\text{base}} + (\eta_{\max} - \eta_{\text{base}})\, h\, s
+    .. math:: \eta_t = \eta_{\min} + (\eta_{\max} - \eta_{\min})\, w\, a
 
-    where the amplitude :math:`s` is 1 (``"triangular"``), :math:`1/2^{c-1}`
+    where the amplitude :math:`a` is 1 (``"triangular"``), :math:`1/2^{n-1}`
     (``"triangular2"``: the peak halves every cycle) or :math:`\gamma^{t}`
     (``"exp_range"``: note the exponent is the step, not the cycle). A custom
-    ``scale_fn`` overrides ``mode`` and is called with :math:`c`
+    ``scale_fn`` overrides ``mode`` and is called with :math:`n`
     (``scale_mode="cycle"``) or :math:`t` (``"iterations"``).
 
     Args:
         step: update index ``t >= 0`` (counts batches, not epochs).
-        base_lr: lower bound :math:`\eta_{\text{base}}`.
-        max_lr: upper bound :math:`\eta_{\max}` (reached only if :math:`s = 1`).
+        base_lr: lower bound :math:`\eta_{\min}`.
+        max_lr: upper bound :math:`\eta_{\max}` (reached only if :math:`a = 1`).
         step_size_up: steps in the rising half, ``> 0``.
         step_size_down: steps in the falling half, ``>= 0`` (default: ``step_size_up``).
         mode: ``"triangular"``, ``"triangular2"`` or ``"exp_range"``.
@@ -514,9 +514,9 @@ def cyclical_momentum(
     Momentum moves *against* the rate: it is ``max_momentum`` when the rate is
     at ``base_lr`` and falls towards ``base_momentum`` as the rate rises,
 
-    .. math:: \mu_t = \mu_{\max} - (\mu_{\max} - \mu_{\text{base}})\, h\, s,
+    .. math:: \mu_t = \mu_{\max} - (\mu_{\max} - \mu_{\text{base}})\, w\, a,
 
-    with the same :math:`h` and :math:`s` as :func:`cyclical`. ``torch`` writes
+    with the same :math:`w` and :math:`a` as :func:`cyclical`. ``torch`` writes
     it into the optimizer's ``momentum`` (SGD, RMSprop) or ``betas[0]`` (Adam family).
     """
     triangle, amplitude = _cyclical_factors(
@@ -777,25 +777,25 @@ def linear_warmup(
     r"""Put a linear warm-up of ``warmup_steps`` steps in front of any schedule.
 
     .. math:: \eta_t = \begin{cases}
-              \eta_{\text{start}} + (\eta^\ast - \eta_{\text{start}})\, t / W & t < W \\
-              f(t - W) & t \ge W \end{cases}
+              \eta_{\text{start}} + (\eta^\ast - \eta_{\text{start}})\, t / T_w & t < T_w \\
+              f(t - T_w) & t \ge T_w \end{cases}
 
     where :math:`\eta^\ast = f(0)`, so the ramp ends exactly where the main
     schedule :math:`f` begins (Goyal et al., 2017 warm up linearly from the
     small-batch rate; :math:`\eta_{\text{start}} = 0` is common for Adam).
-    This is how Keras' ``CosineDecay(warmup_target=..., warmup_steps=W)`` and
+    This is how Keras' ``CosineDecay(warmup_target=..., warmup_steps=T_w)`` and
     optax's ``join_schedules`` count: the main schedule starts its own clock
-    at :math:`W`. With ``shift=False`` it keeps the global clock instead:
-    :math:`f(t)` for :math:`t \ge W` and :math:`\eta^\ast = f(W)` (the main
+    at :math:`T_w`. With ``shift=False`` it keeps the global clock instead:
+    :math:`f(t)` for :math:`t \ge T_w` and :math:`\eta^\ast = f(T_w)` (the main
     schedule's milestones stay at the same absolute steps).
 
     Note that with ``start=0`` the first update (step 0) uses rate 0.
 
     Args:
         schedule: any callable ``step -> lr`` (e.g. a :class:`Schedule`).
-        warmup_steps: :math:`W \ge 0` (0 returns the schedule unchanged).
+        warmup_steps: :math:`T_w \ge 0` (0 returns the schedule unchanged).
         start: :math:`\eta_{\text{start}} \ge 0`, the rate at step 0.
-        shift: start the main schedule's clock at :math:`W` (default) or at 0.
+        shift: start the main schedule's clock at :math:`T_w` (default) or at 0.
     """
     if not callable(schedule):
         raise TypeError(f"schedule must be callable, got {type(schedule).__name__}")
