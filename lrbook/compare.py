@@ -28,7 +28,10 @@ population comparisons.
 :func:`compare` then chooses each optimizer's learning rate on the validation
 split with the *tuning* seeds and reports the chosen setting on separate
 *reporting* seeds, so the reported numbers are not the maximum over the runs that
-selected them.
+selected them. :meth:`Comparison.at_edge` flags a chosen learning rate on the
+edge of the grid (the grid must be widened), and :meth:`Comparison.difference`
+compares two tuned optimizers by their difference paired over the reporting
+seeds, with its standard error.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ from torch import Tensor, nn
 
 import lrbook.data
 import lrbook.train
+from lrbook.stats import MeanSE, diff_se
 
 __all__ = [
     "Comparison",
@@ -400,6 +404,25 @@ class Comparison:
         """Whether ``name``'s chosen learning rate is the smallest or largest of the grid."""
         return self.best_lr[name] in (min(self.lrs), max(self.lrs))
 
+    def difference(self, a: str, b: str, column: str = "test_loss") -> MeanSE:
+        """``mean(a) - mean(b)`` of ``column`` at the chosen learning rates, paired over seeds.
+
+        Every optimizer is trained on the same reporting seeds (same initial
+        weights and minibatches for a seed), so the standard error is that of
+        the per-seed differences (:func:`lrbook.stats.diff_se` with
+        ``paired=True``). The difference is resolved when ``|mean| > 2 se``.
+        Raises ``KeyError`` for an unknown optimizer and ``ValueError`` for a
+        column that is not a loss or accuracy, or when a run diverged.
+        """
+        if not column.endswith(("_loss", "_acc")):
+            raise ValueError(f"column must be a *_loss or *_acc column, got {column!r}")
+        for name in (a, b):
+            if name not in self.best_lr:
+                raise KeyError(f"unknown optimizer {name!r}; known: {list(self.best_lr)}")
+        tuned = self.tuned().sort_values("seed")
+        values = [tuned[tuned.optimizer == name][column].to_numpy() for name in (a, b)]
+        return diff_se(values[0], values[1], paired=True)
+
     def tuned(self) -> pd.DataFrame:
         """The reporting-seed rows of every optimizer at its chosen learning rate."""
         chosen = [self.report[(self.report.optimizer == n) & (self.report.lr == lr)]
@@ -407,12 +430,20 @@ class Comparison:
         return pd.concat(chosen, ignore_index=True)
 
     def summary(self) -> pd.DataFrame:
-        """Per optimizer: chosen lr, mean and standard deviation over reporting seeds."""
+        """Per optimizer: chosen lr, mean, standard deviation and standard error over reporting seeds.
+
+        Columns ``<value>_mean``, ``<value>_std`` (``ddof=1``) and ``<value>_se``
+        (``std / sqrt(n)``, the book-wide definition of :mod:`lrbook.stats`) for
+        every loss and accuracy column.
+        """
         tuned = self.tuned()
         value_columns = [c for c in tuned.columns if c.endswith(("_loss", "_acc"))]
         grouped = tuned.groupby("optimizer", sort=False)
         table = grouped[value_columns].agg(["mean", "std"])
         table.columns = [f"{a}_{b}" for a, b in table.columns]
+        sizes = grouped.size()
+        for c in value_columns:
+            table[f"{c}_se"] = table[f"{c}_std"] / np.sqrt(sizes)
         table.insert(0, "lr", [self.best_lr[n] for n in table.index])
         table.insert(1, "lr_at_edge", [self.at_edge(n) for n in table.index])
         table["num_seeds"] = grouped.size()

@@ -110,3 +110,25 @@ def test_task_loaders_have_disjoint_splits_of_the_right_shape() -> None:
     assert len(digits.X_train) + len(digits.X_val) + len(digits.X_test) == 1797
     rows = {tuple(r) for r in digits.X_train.tolist()}
     assert not rows & {tuple(r) for r in digits.X_val.tolist()}
+
+
+def test_summary_standard_errors_and_paired_difference() -> None:
+    task = _toy_task()
+    result = compare.compare(task, OPTIMIZERS, [1e-3, 1e-2, 0.1], tuning_seeds=[7, 8],
+                             report_seeds=[1, 2, 3])
+    summary = result.summary()
+    tuned = result.tuned()
+    for name, s in summary.iterrows():
+        values = tuned[tuned.optimizer == name].test_loss
+        assert s.test_loss_std == pytest.approx(values.std(ddof=1))
+        assert s.test_loss_se == pytest.approx(values.std(ddof=1) / math.sqrt(3))
+    d = result.difference("AdamW", "RMSprop", "test_loss")
+    a = tuned[tuned.optimizer == "AdamW"].sort_values("seed").test_loss.to_numpy()
+    b = tuned[tuned.optimizer == "RMSprop"].sort_values("seed").test_loss.to_numpy()
+    assert d.mean == pytest.approx(np.mean(a - b))
+    assert d.se == pytest.approx(np.std(a - b, ddof=1) / math.sqrt(3))
+    assert result.difference("AdamW", "AdamW").mean == 0.0
+    with pytest.raises(KeyError, match="unknown optimizer"):
+        result.difference("AdamW", "Lion")
+    with pytest.raises(ValueError, match="column"):
+        result.difference("AdamW", "RMSprop", "seed")

@@ -3,7 +3,7 @@
 Classes (torch 2.13's names, arguments, defaults and errors):
 ``GradientDescent`` (plain gradient descent), ``SGD``, ``Adagrad``, ``RMSprop``,
 ``Adadelta``, ``Adam``, ``AdamW``, ``Adamax``, ``NAdam``, ``RAdam``,
-``Adafactor``, ``SparseAdam``; the wrapper ``Lookahead(optimizer, k=5,
+``Adafactor``, ``SparseAdam``; the layer-wise ``LARS`` and ``LAMB``; the wrapper ``Lookahead(optimizer, k=5,
 alpha=0.5)``; Keras-3 semantics in :mod:`lrbook.optim.keras` (``Adam``,
 ``RMSprop``, ``Adagrad``, ``Adadelta``, ``Nadam`` with Keras' argument names).
 
@@ -20,6 +20,7 @@ Rule functions, ``rule(param, grad, state, *, lr, ...)`` (update in place):
 - :func:`lrbook.optim.radam.radam_update`
 - :func:`lrbook.optim.adafactor.adafactor_update`
 - :func:`lrbook.optim.sparse_adam.sparse_adam_update`
+- :func:`lrbook.optim.lars.lars_update`, :func:`lrbook.optim.lamb.lamb_update`
 - :func:`lrbook.optim.keras.keras_adam_update`, ``keras_rmsprop_update``,
   ``keras_adagrad_update``
 
@@ -42,6 +43,8 @@ from lrbook.optim.adagrad import Adagrad
 from lrbook.optim.adam import Adam, AdamW
 from lrbook.optim.adamax import Adamax
 from lrbook.optim.gd import GradientDescent
+from lrbook.optim.lamb import LAMB
+from lrbook.optim.lars import LARS
 from lrbook.optim.lookahead import Lookahead
 from lrbook.optim.nadam import NAdam
 from lrbook.optim.radam import RAdam
@@ -58,6 +61,8 @@ __all__ = [
     "AdamW",
     "Adamax",
     "GradientDescent",
+    "LAMB",
+    "LARS",
     "Lookahead",
     "NAdam",
     "RAdam",

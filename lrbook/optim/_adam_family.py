@@ -25,12 +25,12 @@ def apply_weight_decay(
     - L2 (``decoupled=False``): :math:`g \leftarrow g + \lambda\theta`, so the decay
       then passes through the moment estimates and is rescaled by them;
     - decoupled (AdamW, Loshchilov & Hutter 2019): :math:`\theta \leftarrow
-      \theta(1 - \gamma\lambda)` in place, before the moments are updated, with
-      the *current* learning rate :math:`\gamma` (so a schedule scales it too).
+      \theta(1 - \eta\lambda)` in place, before the moments are updated, with
+      the *current* learning rate :math:`\eta` (so a schedule scales it too).
     """
     if weight_decay == 0:
         return grad
     if decoupled:
-        param.mul_(1 - lr * weight_decay)  # θ = θ(1 - γλ)
+        param.mul_(1 - lr * weight_decay)  # θ = θ(1 - ηλ)
         return grad
     return grad.add(param, alpha=weight_decay)  # g = g + λθ

@@ -3,23 +3,24 @@ r"""Adafactor (Shazeer & Stern, 2018), as in torch 2.13's ``torch.optim.Adafacto
 For a matrix parameter (``dim > 1``) the second moment is *factored*: only a row
 vector :math:`R` and a column vector :math:`C` are stored (memory
 :math:`O(n+m)` instead of :math:`O(nm)`). With
-:math:`\hat\beta_{2,t} = 1 - t^{c}` (:math:`c` = ``beta2_decay`` :math:`= -0.8`),
-relative step :math:`\rho_t = \min(\gamma, 1/\sqrt t)` and
-:math:`\alpha_t = \max(\epsilon_2, \mathrm{RMS}(\theta_{t-1}))\,\rho_t`:
+:math:`\hat\beta_{2,t} = 1 - t^{\texttt{beta2\_decay}}` (default ``beta2_decay = -0.8``),
+relative step :math:`\eta^{\mathrm{rel}}_t = \min(\eta, 1/\sqrt t)` (:math:`\eta` = ``lr``; the
+paper's :math:`\rho_t = \min(10^{-2}, 1/\sqrt t)` is the default ``lr = 1e-2``) and absolute step
+:math:`\eta^{\mathrm{abs}}_t = \max(\epsilon_2, \mathrm{RMS}(\theta_{t-1}))\,\eta^{\mathrm{rel}}_t`:
 
 .. math::
 
-    \theta_{t-1} &\leftarrow \theta_{t-1}(1 - \gamma\lambda)  \quad\text{(decoupled)} \\
+    \theta_{t-1} &\leftarrow \theta_{t-1}(1 - \eta\lambda)  \quad\text{(decoupled)} \\
     R_t &\leftarrow R_{t-1} + (1-\hat\beta_{2,t})\bigl(\mathrm{mean}_{\text{cols}}(g_t^2) - R_{t-1}\bigr) \\
     C_t &\leftarrow C_{t-1} + (1-\hat\beta_{2,t})\bigl(\mathrm{mean}_{\text{rows}}(g_t^2) - C_{t-1}\bigr) \\
     \hat V_t &= R_t C_t / \max(\mathrm{mean}(R_t), \epsilon_1)
         \quad\text{(vectors: } V_t \leftarrow V_{t-1} + (1-\hat\beta_{2,t})(g_t^2 - V_{t-1})\text{)} \\
     U_t &= g_t / \sqrt{\max(\hat V_t, \epsilon_1^2)} \\
-    \theta_t &\leftarrow \theta_{t-1} - \frac{\alpha_t}{\max(1, \mathrm{RMS}(U_t)/d)}\, U_t
+    \theta_t &\leftarrow \theta_{t-1} - \frac{\eta^{\mathrm{abs}}_t}{\max(1, \mathrm{RMS}(U_t)/d)}\, U_t
 
 :math:`\epsilon_1` defaults to the machine epsilon of the parameter's dtype.
 torch's version has no first moment (the paper's optional :math:`\beta_1`), and
-its ``lr`` caps the relative step :math:`\rho_t` rather than multiplying the
+its ``lr`` caps the relative step :math:`\eta^{\mathrm{rel}}_t` rather than multiplying the
 update; ``weight_decay`` is decoupled.
 """
 
@@ -57,7 +58,7 @@ def adafactor_update(
     rho_t = min(lr, 1 / (t**0.5))  # relative step size
     alpha = max(eps2, param.norm(2).item() / (param.numel() ** 0.5)) * rho_t  # scaled by RMS(θ)
     if weight_decay != 0:
-        param.mul_(1 - lr * weight_decay)  # θ = θ(1 - γλ)
+        param.mul_(1 - lr * weight_decay)  # θ = θ(1 - ηλ)
     if grad.dim() > 1:  # factored second moment
         row_var, col_var = state["row_var"], state["col_var"]
         row_mean = torch.norm(grad, dim=-1, keepdim=True).square_().div_(grad.size(-1))

@@ -6,12 +6,12 @@ incrementing, :math:`\lambda` weight decay):
 .. math::
 
     \text{L2:}\quad g_t &\leftarrow g_t + \lambda\theta_{t-1}
-    \qquad\text{or decoupled:}\quad \theta_{t-1} \leftarrow \theta_{t-1}(1-\gamma\lambda) \\
+    \qquad\text{or decoupled:}\quad \theta_{t-1} \leftarrow \theta_{t-1}(1-\eta\lambda) \\
     m_t &\leftarrow m_{t-1} + (1-\beta_1)(g_t - m_{t-1}) \\
     v_t &\leftarrow \beta_2 v_{t-1} + (1-\beta_2)\, g_t^2 \\
     \hat v_t &\leftarrow \max(\hat v_{t-1}, v_t) \ \text{(amsgrad, raw } v\text{)}
         \quad\text{else}\quad \hat v_t \leftarrow v_t \\
-    \theta_t &\leftarrow \theta_{t-1} - \frac{\gamma}{1-\beta_1^t}\,
+    \theta_t &\leftarrow \theta_{t-1} - \frac{\eta}{1-\beta_1^t}\,
         \frac{m_t}{\sqrt{\hat v_t}/\sqrt{1-\beta_2^t} + \epsilon}
 
 This is Kingma & Ba's Algorithm 1, :math:`\hat m_t / (\sqrt{\hat v_t} + \epsilon)`,
@@ -22,7 +22,7 @@ Loshchilov and Hutter (2019); torch multiplies it by the *current* learning rate
 Where frameworks differ:
 
 - **Keras/TensorFlow** use the paper's "efficient" variant: step size
-  :math:`\gamma\sqrt{1-\beta_2^t}/(1-\beta_1^t)` and :math:`\hat\epsilon` added to
+  :math:`\eta\sqrt{1-\beta_2^t}/(1-\beta_1^t)` and :math:`\hat\epsilon` added to
   the *uncorrected* :math:`\sqrt{v_t}`, default :math:`\epsilon = 10^{-7}` (torch
   1e-8). Same :math:`\epsilon`, different updates; see :class:`lrbook.optim.keras.Adam`.
 - torch's ``Adam(weight_decay=...)`` is **L2** (the decay passes through
@@ -71,7 +71,7 @@ def adam_update(
     state["step"] += 1
     t = state["step"].item()
     grad = apply_weight_decay(param, grad, lr=lr, weight_decay=weight_decay,
-                              decoupled=decoupled_weight_decay)  # g + λθ, or θ(1 - γλ)
+                              decoupled=decoupled_weight_decay)  # g + λθ, or θ(1 - ηλ)
     m, v = state["exp_avg"], state["exp_avg_sq"]
     m.lerp_(grad, 1 - beta1)  # m = m + (1-β1)(g - m)
     v.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)  # v = β2 v + (1-β2) g²
@@ -80,7 +80,7 @@ def adam_update(
     if amsgrad:
         v = torch.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
     denom = (v.sqrt() / bias_correction2**0.5).add_(eps)  # √v / √(1-β2^t) + ε
-    param.addcdiv_(m, denom, value=-(lr / bias_correction1))  # θ = θ - γ/(1-β1^t) · m/denom
+    param.addcdiv_(m, denom, value=-(lr / bias_correction1))  # θ = θ - η/(1-β1^t) · m/denom
 
 
 class Adam(RuleOptimizer):
@@ -124,6 +124,10 @@ class Adam(RuleOptimizer):
         ):
             raise ValueError("betas must be either both floats or both Tensors")
         for i, beta in enumerate(betas):
+            if isinstance(beta, Tensor) and foreach and not capturable:
+                raise ValueError(
+                    f"betas[{i}] as a Tensor is not supported for capturable=False and foreach=True"
+                )
             if isinstance(beta, Tensor) and beta.numel() != 1:
                 raise ValueError(f"Tensor betas[{i}] must be 1-element")
         reject_unsupported_flags(capturable=capturable, differentiable=differentiable, fused=fused)
@@ -148,8 +152,8 @@ class Adam(RuleOptimizer):
 class AdamW(Adam):
     r"""Drop-in ``torch.optim.AdamW``: :class:`Adam` with decoupled weight decay.
 
-    :math:`\theta \leftarrow \theta(1-\gamma\lambda)` before the moment updates,
-    with the *current* learning rate :math:`\gamma`; default ``weight_decay=1e-2``
+    :math:`\theta \leftarrow \theta(1-\eta\lambda)` before the moment updates,
+    with the *current* learning rate :math:`\eta`; default ``weight_decay=1e-2``
     (Adam's is 0).
     """
 
@@ -171,3 +175,6 @@ class AdamW(Adam):
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, foreach=foreach,
                          maximize=maximize, capturable=capturable, differentiable=differentiable,
                          fused=fused, decoupled_weight_decay=True)
+
+    def _forced_group_values(self) -> dict[str, Any]:
+        return {"decoupled_weight_decay": True}

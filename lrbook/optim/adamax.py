@@ -5,7 +5,7 @@ r"""Adamax (Kingma & Ba, 2015, section 7.1), torch's form.
     g_t &\leftarrow g_t + \lambda\theta_{t-1} \\
     m_t &\leftarrow m_{t-1} + (1-\beta_1)(g_t - m_{t-1}) \\
     u_t &\leftarrow \max(\beta_2 u_{t-1},\ |g_t| + \epsilon) \\
-    \theta_t &\leftarrow \theta_{t-1} - \frac{\gamma}{1-\beta_1^t}\, \frac{m_t}{u_t}
+    \theta_t &\leftarrow \theta_{t-1} - \frac{\eta}{1-\beta_1^t}\, \frac{m_t}{u_t}
 
 Adam with the :math:`L^2` norm of past gradients replaced by the
 :math:`L^\infty` norm; :math:`u` needs no bias correction.
@@ -54,7 +54,7 @@ def adamax_update(
     m, u = state["exp_avg"], state["exp_inf"]
     m.lerp_(grad, 1 - beta1)  # m = m + (1-β1)(g - m)
     torch.maximum(u.mul_(beta2), grad.abs().add_(eps), out=u)  # u = max(β2 u, |g| + ε)
-    param.addcdiv_(m, u, value=-(lr / (1 - beta1**t)))  # θ = θ - γ/(1-β1^t) · m/u
+    param.addcdiv_(m, u, value=-(lr / (1 - beta1**t)))  # θ = θ - η/(1-β1^t) · m/u
 
 
 class Adamax(RuleOptimizer):

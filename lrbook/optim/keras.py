@@ -7,18 +7,18 @@ Keras' argument names and defaults, on the same adapter as the torch-compatible
 classes, so a chapter can run both side by side. Rules are reused where the
 mathematics is the same.
 
-- ``Adam``: :math:`\alpha_t = \gamma\sqrt{1-\beta_2^t}/(1-\beta_1^t)`,
-  :math:`\theta \mathrel{-}= \alpha_t m/(\sqrt{v}+\hat\epsilon)`: :math:`\hat\epsilon`
+- ``Adam``: :math:`\theta \mathrel{-}= \eta\frac{\sqrt{1-\beta_2^t}}{1-\beta_1^t}\,m/(\sqrt{v}+\hat\epsilon)`: :math:`\hat\epsilon`
   is added to the *uncorrected* :math:`\sqrt v` (Kingma & Ba's "efficient" form),
   :math:`\hat\epsilon = 10^{-7}`; torch adds :math:`\epsilon = 10^{-8}` to
   :math:`\sqrt{\hat v}`.
-- ``RMSprop``: :math:`\Delta = \gamma g/\sqrt{v + \epsilon}` (:math:`\epsilon`
+- ``RMSprop``: :math:`v = \alpha v + (1-\alpha) g^2` (Keras calls the decay rate
+  :math:`\alpha` ``rho``), :math:`\Delta = \eta g/\sqrt{v + \epsilon}` (:math:`\epsilon`
   inside the root), momentum buffer :math:`b = \mu b + \Delta` includes the
   learning rate; ``rho=0.9``, ``learning_rate=1e-3`` (torch ``alpha=0.99``,
   ``lr=1e-2``, :math:`\sqrt v + \epsilon`).
-- ``Adagrad``: :math:`\theta \mathrel{-}= \gamma g/\sqrt{s+\epsilon}`
-  (:math:`\epsilon` inside), :math:`s_0 = 0.1`, ``learning_rate=1e-3``, no
-  ``lr_decay`` (torch: :math:`\sqrt s + 10^{-10}`, :math:`s_0 = 0`, lr 1e-2).
+- ``Adagrad``: :math:`\theta \mathrel{-}= \eta g/\sqrt{G+\epsilon}`
+  (:math:`\epsilon` inside), :math:`G_0 = 0.1`, ``learning_rate=1e-3``, no
+  ``lr_decay`` (torch: :math:`\sqrt G + 10^{-10}`, :math:`G_0 = 0`, lr 1e-2).
 - ``Adadelta``: torch's rule; defaults ``learning_rate=1e-3, rho=0.95,
   epsilon=1e-7`` (torch ``lr=1.0, rho=0.9, eps=1e-6``).
 - ``Nadam``: :math:`\mu_t = \beta_1(1 - \tfrac12 0.96^{t})`, no
@@ -87,7 +87,7 @@ def keras_adam_update(
     .. math::
 
         m \mathrel{+}= (g - m)(1-\beta_1), \quad v \mathrel{+}= (g^2 - v)(1-\beta_2), \quad
-        \theta \mathrel{-}= \frac{\gamma\sqrt{1-\beta_2^t}}{1-\beta_1^t}\,\frac{m}{\sqrt{v} + \hat\epsilon}
+        \theta \mathrel{-}= \frac{\eta\sqrt{1-\beta_2^t}}{1-\beta_1^t}\,\frac{m}{\sqrt{v} + \hat\epsilon}
 
     Equal to torch's Adam only if :math:`\hat\epsilon = \epsilon\sqrt{1-\beta_2^t}`,
     i.e. a different effective :math:`\epsilon` at every step. With amsgrad the
@@ -101,7 +101,7 @@ def keras_adam_update(
     v.add_((grad * grad - v).mul_(1 - beta_2))  # v += (g² - v)(1-β2)
     if amsgrad:
         v = torch.maximum(state["velocity_hat"], v, out=state["velocity_hat"])
-    param.sub_(m * alpha / (v.sqrt() + epsilon))  # θ -= α m / (√v + ε̂)
+    param.sub_(m * alpha / (v.sqrt() + epsilon))  # θ -= η√(1-β2^t)/(1-β1^t) · m / (√v + ε̂)
 
 
 def keras_rmsprop_update(
@@ -119,21 +119,23 @@ def keras_rmsprop_update(
 
     .. math::
 
-        v = \rho v + (1-\rho) g^2, \quad
-        \Delta = \frac{\gamma g}{\sqrt{v - \bar g^2 + \epsilon}} \ (\bar g = \rho\bar g + (1-\rho)g
+        v = \alpha v + (1-\alpha) g^2, \quad
+        \Delta = \frac{\eta g}{\sqrt{v - \bar g^2 + \epsilon}} \ (\bar g = \alpha\bar g + (1-\alpha)g
         \text{ if centered, else } 0), \quad
         b = \mu b + \Delta,\ \theta \mathrel{-}= b \ (\text{or } \theta \mathrel{-}= \Delta)
+
+    with :math:`\alpha` = ``rho`` (the book's symbol for RMSprop's decay rate).
     """
     state["step"] += 1
     v = state["velocity"]
-    v.mul_(rho).add_(grad * grad * (1 - rho))  # v = ρv + (1-ρ)g²
+    v.mul_(rho).add_(grad * grad * (1 - rho))  # v = αv + (1-α)g²  (α = rho)
     if centered:
         g_avg = state["average_gradient"]
-        g_avg.mul_(rho).add_(grad * (1 - rho))  # ḡ = ρḡ + (1-ρ)g
+        g_avg.mul_(rho).add_(grad * (1 - rho))  # ḡ = αḡ + (1-α)g
         denominator = v - g_avg * g_avg + epsilon
     else:
         denominator = v + epsilon
-    increment = lr * grad / denominator.sqrt()  # γ g / √(v + ε)
+    increment = lr * grad / denominator.sqrt()  # η g / √(v + ε)
     if momentum > 0:
         buf = state["momentum"]
         buf.mul_(momentum).add_(increment)  # b = μb + Δ
@@ -150,12 +152,12 @@ def keras_adagrad_update(
     lr: float,
     epsilon: float = 1e-7,
 ) -> None:
-    r"""Keras 3 Adagrad step in place: :math:`s \mathrel{+}= g^2`,
-    :math:`\theta \mathrel{-}= \gamma g / \sqrt{s + \epsilon}` (:math:`\epsilon` inside)."""
+    r"""Keras 3 Adagrad step in place: :math:`G \mathrel{+}= g^2`,
+    :math:`\theta \mathrel{-}= \eta g / \sqrt{G + \epsilon}` (:math:`\epsilon` inside)."""
     state["step"] += 1
     s = state["accumulator"]
-    s.add_(grad * grad)  # s += g²
-    param.sub_(lr * grad / (s + epsilon).sqrt())  # θ -= γ g / √(s + ε)
+    s.add_(grad * grad)  # G += g²
+    param.sub_(lr * grad / (s + epsilon).sqrt())  # θ -= η g / √(G + ε)
 
 
 class Adam(RuleOptimizer):
@@ -200,7 +202,7 @@ class RMSprop(RuleOptimizer):
     Differs from ``torch.optim.RMSprop``: decay named ``rho`` with default 0.9
     (torch ``alpha=0.99``); :math:`\epsilon` **inside** the square root
     (:math:`\sqrt{v+\epsilon}`, torch :math:`\sqrt v + \epsilon`); the momentum
-    buffer accumulates :math:`\gamma g/\sqrt{\cdot}` (learning rate included), so
+    buffer accumulates :math:`\eta g/\sqrt{\cdot}` (learning rate included), so
     a learning-rate schedule acts differently with momentum.
     """
 

@@ -1,21 +1,21 @@
 r"""Lookahead (Zhang, Lucas, Hinton and Ba, 2019): "k steps forward, 1 step back".
 
 Wraps any inner optimizer. The inner optimizer moves the *fast* weights
-:math:`\theta`; every :math:`k` inner steps the *slow* weights :math:`\phi` move a
-fraction :math:`\alpha` of the way towards them and the fast weights restart
+:math:`\theta`; every :math:`k` inner steps the *slow* weights :math:`\bar\theta` move a
+fraction :math:`\phi` (the slow step size, ``alpha``) of the way towards them and the fast weights restart
 from there:
 
 .. math::
 
-    \theta_{t,0} &= \phi_{t-1} \\
+    \theta_{t,0} &= \bar\theta_{t-1} \\
     \theta_{t,i} &= \theta_{t,i-1} + \text{inner step}, \qquad i = 1, \dots, k \\
-    \phi_t &= \phi_{t-1} + \alpha\,(\theta_{t,k} - \phi_{t-1}) \\
-    \theta_{t+1,0} &= \phi_t
+    \bar\theta_t &= \bar\theta_{t-1} + \phi\,(\theta_{t,k} - \bar\theta_{t-1}) \\
+    \theta_{t+1,0} &= \bar\theta_t
 
-:math:`\phi_0 = \theta_0` (a copy of the parameters when the wrapper is built).
+:math:`\bar\theta_0 = \theta_0` (a copy of the parameters when the wrapper is built).
 The inner optimizer's state (momentum, second moments) is kept across
 synchronisations, the paper's default. The paper uses :math:`k \in \{5, 10\}`,
-:math:`\alpha \in \{0.5, 0.8\}`.
+:math:`\phi \in \{0.5, 0.8\}` (the paper calls it :math:`\alpha`).
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ class Lookahead(torch.optim.Optimizer):
 
     @torch.no_grad()
     def synchronize(self) -> None:
-        r"""The "1 step back": :math:`\phi \leftarrow \phi + \alpha(\theta - \phi)`, :math:`\theta \leftarrow \phi`."""
+        r"""The "1 step back": :math:`\bar\theta \leftarrow \bar\theta + \phi(\theta - \bar\theta)`, :math:`\theta \leftarrow \bar\theta`."""
         for p in self._params():
             slow = self.state[p]["slow_param"]
             slow.add_(p - slow, alpha=self.alpha)

@@ -7,13 +7,13 @@ With the momentum schedule
 .. math::
 
     g_t &\leftarrow g_t + \lambda\theta_{t-1}
-    \quad\text{or decoupled:}\quad \theta_{t-1} \leftarrow \theta_{t-1}(1-\gamma\lambda) \\
+    \quad\text{or decoupled:}\quad \theta_{t-1} \leftarrow \theta_{t-1}(1-\eta\lambda) \\
     m_t &\leftarrow m_{t-1} + (1-\beta_1)(g_t - m_{t-1}) \\
     v_t &\leftarrow \beta_2 v_{t-1} + (1-\beta_2)\, g_t^2 \\
     d_t &\leftarrow \sqrt{v_t / (1-\beta_2^t)} + \epsilon \\
     \theta_t &\leftarrow \theta_{t-1}
-        - \gamma\,\frac{1-\mu_t}{1-\Pi_t}\,\frac{g_t}{d_t}
-        - \gamma\,\frac{\mu_{t+1}}{1-\Pi_t\,\mu_{t+1}}\,\frac{m_t}{d_t}
+        - \eta\,\frac{1-\mu_t}{1-\Pi_t}\,\frac{g_t}{d_t}
+        - \eta\,\frac{\mu_{t+1}}{1-\Pi_t\,\mu_{t+1}}\,\frac{m_t}{d_t}
 
 The two terms are the bias-corrected current gradient and the bias-corrected
 *next* momentum: the Nesterov look-ahead, written without a second gradient
@@ -64,7 +64,7 @@ def nadam_update(
     t = state["step"].item()
     bias_correction2 = 1 - beta2**t
     grad = apply_weight_decay(param, grad, lr=lr, weight_decay=weight_decay,
-                              decoupled=decoupled_weight_decay)  # g + λθ, or θ(1 - γλ)
+                              decoupled=decoupled_weight_decay)  # g + λθ, or θ(1 - ηλ)
     mu = beta1 * (1.0 - 0.5 * (0.96 ** (t * momentum_decay)))  # μ_t
     mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((t + 1) * momentum_decay)))  # μ_{t+1}
     state["mu_product"] *= mu  # Π_t = Π_{t-1} μ_t

@@ -1,7 +1,7 @@
 r"""RAdam: Adam with a rectified adaptive learning rate (Liu et al., 2020), torch's form.
 
-With :math:`\rho_\infty = 2/(1-\beta_2) - 1` and
-:math:`\rho_t = \rho_\infty - 2t\beta_2^t/(1-\beta_2^t)` (the length of the
+With :math:`\ell_\infty = 2/(1-\beta_2) - 1` and
+:math:`\ell_t = \ell_\infty - 2t\beta_2^t/(1-\beta_2^t)` (the length of the
 approximated simple moving average):
 
 .. math::
@@ -9,16 +9,16 @@ approximated simple moving average):
     m_t &\leftarrow m_{t-1} + (1-\beta_1)(g_t - m_{t-1}), \qquad
     v_t \leftarrow \beta_2 v_{t-1} + (1-\beta_2)\, g_t^2 \\
     \hat m_t &\leftarrow m_t / (1-\beta_1^t) \\
-    \text{if } \rho_t > 5:\quad
-    r_t &= \sqrt{\frac{(\rho_t-4)(\rho_t-2)\rho_\infty}{(\rho_\infty-4)(\rho_\infty-2)\rho_t}},
+    \text{if } \ell_t > 5:\quad
+    r_t &= \sqrt{\frac{(\ell_t-4)(\ell_t-2)\ell_\infty}{(\ell_\infty-4)(\ell_\infty-2)\ell_t}},
     \quad a_t = \frac{\sqrt{1-\beta_2^t}}{\sqrt{v_t} + \epsilon},
-    \quad \theta_t \leftarrow \theta_{t-1} - \gamma\, \hat m_t\, a_t\, r_t \\
-    \text{else:}\quad \theta_t &\leftarrow \theta_{t-1} - \gamma\, \hat m_t
+    \quad \theta_t \leftarrow \theta_{t-1} - \eta\, \hat m_t\, a_t\, r_t \\
+    \text{else:}\quad \theta_t &\leftarrow \theta_{t-1} - \eta\, \hat m_t
 
 (weight decay as in NAdam: L2, or decoupled). With :math:`\beta_2 = 0.999` the
-first five steps are plain momentum steps (:math:`\rho_5 \approx 4.996`).
+first five steps are plain momentum steps (:math:`\ell_5 \approx 4.996`).
 
-Where frameworks differ: the paper states the threshold as :math:`\rho_t > 4`,
+Where frameworks differ: the paper states the threshold as :math:`\ell_t > 4`,
 the authors' code uses :math:`\ge 5`, torch :math:`> 5` (optax exposes
 ``threshold=5.0``). :math:`\epsilon` is added to the raw :math:`\sqrt{v_t}`,
 unlike torch's Adam.
@@ -58,15 +58,15 @@ def radam_update(
     state["step"] += 1
     t = state["step"].item()
     grad = apply_weight_decay(param, grad, lr=lr, weight_decay=weight_decay,
-                              decoupled=decoupled_weight_decay)  # g + λθ, or θ(1 - γλ)
+                              decoupled=decoupled_weight_decay)  # g + λθ, or θ(1 - ηλ)
     m, v = state["exp_avg"], state["exp_avg_sq"]
     m.lerp_(grad, 1 - beta1)  # m = m + (1-β1)(g - m)
     v.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)  # v = β2 v + (1-β2) g²
     bias_correction1 = 1 - beta1**t
     bias_correction2 = 1 - beta2**t
     m_hat = m / bias_correction1
-    rho_inf = 2 / (1 - beta2) - 1
-    rho_t = rho_inf - 2 * t * (beta2**t) / bias_correction2
+    rho_inf = 2 / (1 - beta2) - 1  # ℓ_∞ (torch's and the paper's ρ_∞)
+    rho_t = rho_inf - 2 * t * (beta2**t) / bias_correction2  # ℓ_t
     if rho_t > 5.0:  # variance is tractable: rectified adaptive step
         rect = ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
         adaptive_lr = (bias_correction2**0.5) / v.sqrt().add_(eps)  # a_t

@@ -7,12 +7,12 @@ and nothing else:
 
     m_S &\leftarrow m_S + (1-\beta_1)(g_S - m_S), \qquad
     v_S \leftarrow v_S + (1-\beta_2)(g_S^2 - v_S) \\
-    \theta_S &\leftarrow \theta_S - \gamma\,\frac{\sqrt{1-\beta_2^t}}{1-\beta_1^t}\,
+    \theta_S &\leftarrow \theta_S - \eta\,\frac{\sqrt{1-\beta_2^t}}{1-\beta_1^t}\,
         \frac{m_S}{\sqrt{v_S} + \epsilon}
 
 Untouched coordinates keep stale moments (they are *not* decayed), which is what
 makes it cheap for large embedding tables and also why it is not Adam. Note the
-step size folds :math:`\sqrt{1-\beta_2^t}` into :math:`\gamma` (the
+step size folds :math:`\sqrt{1-\beta_2^t}` into :math:`\eta` (the
 :math:`\hat\epsilon` form of Kingma & Ba), unlike ``torch.optim.Adam``; the step
 counter :math:`t` is a Python ``int`` counted per parameter.
 """
@@ -76,6 +76,7 @@ class SparseAdam(RuleOptimizer):
 
     rule = staticmethod(sparse_adam_update)
     complex_as_real = False
+    _scalar_state_keys = ()  # torch's SparseAdam keeps an int step (no upgrade on load)
 
     def __init__(self, params, lr: float | Tensor = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, maximize: bool = False) -> None:
