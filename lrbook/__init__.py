@@ -10,10 +10,13 @@ Subpackages and modules
 - :mod:`lrbook.search`          grid, random and Bayesian (Optuna TPE) hyperparameter search
 - :mod:`lrbook.train`           the training loop (``fit``) with schedulers, early stopping, checkpoints
 - :mod:`lrbook.data`            small offline datasets and seeded minibatches
+- :mod:`lrbook.models`          the case studies' models (MNIST-1D baselines, a small MNIST CNN) and vectorised training
 - :mod:`lrbook.problems`        2-D and 1-D test functions with gradients and known minima
 - :mod:`lrbook.plotting`        the book's one plotting style
 - :mod:`lrbook.config`          device, run-scale and seed switches
 - :mod:`lrbook.stats`           means with standard errors, learning-rate grids, tuned-interior checks
+- :mod:`lrbook.linear_dynamics` gradient descent and momentum on a quadratic as linear iterations
+- :mod:`lrbook.sweeps`          one update rule for many learning rates and seeds at once on small problems
 """
 
 from lrbook.config import at_scale, device, scale, seed, seeds
