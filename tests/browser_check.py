@@ -19,6 +19,7 @@ finished typesetting:
 - an output cell contains a traceback;
 - the browser logs a console error or an uncaught exception, a request fails
   or gets an HTTP error status;
+- a formula lacks MathJax's assistive MathML (what screen readers read);
 - the page requests anything from a host other than localhost (CDNs included:
   the book must work offline);
 - embedded ipywidgets views are present but never rendered.
@@ -265,6 +266,12 @@ def check_page(context, base_url: str, page_path: str, screenshot_dir: Path) -> 
             result.problems.append(f"MathJax TeX error: {error!r}")
         if mathjax["present"]:
             result.notes.append(f"{mathjax.get('containers', 0)} formulas")
+            # screen readers read the hidden MathML that MathJax's assistive-mml extension adds
+            assistive = page.evaluate("() => document.querySelectorAll('mjx-assistive-mml').length")
+            if mathjax.get("containers", 0) and assistive < mathjax.get("containers", 0):
+                result.problems.append(
+                    f"{mathjax.get('containers', 0) - assistive} formulas without assistive MathML"
+                )
         result.problems += raw_tex_problems(page.evaluate(TEXT_OUTSIDE_CODE_JS))
         images = page.evaluate(BROKEN_IMAGES_JS)
         result.notes.append(f"{images['count']} images")
