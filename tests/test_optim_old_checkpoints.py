@@ -12,7 +12,8 @@ import copy
 
 import pytest
 import torch
-from test_optim_helpers import loss_fn, make_params
+from test_optim_helpers import make_params
+from test_optim_state import _steps
 
 import lrbook.optim as lo
 
@@ -32,17 +33,6 @@ OLD = [
     ("RAdam", dict(lr=0.01), ["foreach", "maximize", "differentiable", "decoupled_weight_decay", "capturable"]),
     ("Adafactor", dict(lr=0.01), []),
 ]
-
-
-def _steps(params, opt, n):
-    gen = torch.Generator().manual_seed(0)
-    for _ in range(n):
-        opt.zero_grad()
-        loss_fn("mlp", params).backward()
-        for q in params:
-            if q.grad is not None:
-                q.grad.add_(0.05 * torch.randn(q.shape, generator=gen, dtype=q.dtype))
-        opt.step()
 
 
 def _old_format(state_dict, float_step: bool, missing: list[str]):
@@ -65,7 +55,7 @@ def test_old_checkpoint_loads_and_continues_like_torch(name, kw, missing, fmt):
         pytest.skip("no group key was added to this optimizer after its introduction")
     source = make_params("mlp")
     saver = getattr(T, name)(source, **kw)
-    _steps(source, saver, 2)
+    _steps(source, saver, 2, seed=0)
     old = _old_format(saver.state_dict(), fmt != "missing-keys", missing if fmt != "float-step" else [])
 
     results = []
@@ -73,7 +63,7 @@ def test_old_checkpoint_loads_and_continues_like_torch(name, kw, missing, fmt):
         params = [p.detach().clone().requires_grad_(True) for p in source]
         opt = getattr(package, name)(params, **kw)
         opt.load_state_dict(copy.deepcopy(old))
-        _steps(params, opt, 3)
+        _steps(params, opt, 3, seed=0)
         results.append((params, opt.state_dict()))
     (tp, ts), (lp, ls) = results
     for a, b in zip(lp, tp, strict=True):
