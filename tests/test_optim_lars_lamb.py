@@ -15,13 +15,7 @@ from lrbook.optim import LAMB, LARS
 RTOL = 1e-12
 
 
-@pytest.fixture(autouse=True)
-def _float64_default():
-    """float64 for every tensor of these tests, restored afterwards (other tests share the process)."""
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(old)
+pytestmark = pytest.mark.usefixtures("float64_default")
 
 
 def _problem(seed=0):
