@@ -1,6 +1,7 @@
 # lrbook: the commands of the README.
 #
 #   make book    set up (if needed) and build the HTML book, every notebook executed
+#   make pdf     the whole book as one PDF (_build/latex/lrbook.pdf), with Debian's TeX (xelatex)
 #   make test    set up (if needed, incl. the browser) and run every check
 #   make test-seeds  every notebook under nbval with LRBOOK_SEED=1 and 2 (claims hold for other seeds)
 #   make test-full   every notebook under nbval at LRBOOK_SCALE=full (slow on a CPU; not in CI)
@@ -18,10 +19,11 @@ SCALE_ENV := $(if $(SCALE),LRBOOK_SCALE=$(SCALE),)
 CHROMIUM := /usr/bin/chromium
 
 .DEFAULT_GOAL := help
-.PHONY: help venv data book test test-seeds test-full lab bench clean distclean browser vendor
+.PHONY: help venv data book pdf tex node test test-seeds test-full lab bench clean distclean browser vendor
 
 help:
 	@echo "make book       set up .venv and build the book into _build/html"
+	@echo "make pdf        build the whole book as one PDF, _build/latex/lrbook.pdf (xelatex)"
 	@echo "make test       set up everything and run all checks (what CI runs)"
 	@echo "make test-seeds every notebook under nbval with LRBOOK_SEED=1 and LRBOOK_SEED=2"
 	@echo "make test-full  every notebook under nbval at LRBOOK_SCALE=full (slow on a CPU)"
@@ -57,6 +59,30 @@ book: venv data
 	@echo ""
 	@echo "The book is at: $(CURDIR)/_build/html/index.html"
 
+# The PDF: Sphinx's LaTeX builder (through jupyter-book) and Debian's xelatex, offline.
+# The notebooks are executed (two at a time) into the same cache as `make book`.
+TEX_PACKAGES := texlive-xetex texlive-latex-extra texlive-fonts-recommended \
+  texlive-lang-chinese latexmk fonts-noto-cjk fonts-dejavu-core
+pdf: venv data tex
+	$(SCALE_ENV) OMP_NUM_THREADS=1 $(PY) scripts/execute_notebooks.py --jobs 2
+	$(SCALE_ENV) $(BIN)/jupyter-book build . --builder pdflatex
+	@echo ""
+	@echo "The PDF is at: $(CURDIR)/_build/latex/lrbook.pdf"
+
+# Debian's TeX and fonts for `make pdf` (xelatex, latexmk, xeCJK, Noto CJK, DejaVu).
+tex:
+	@if command -v xelatex >/dev/null && command -v latexmk >/dev/null && \
+	    kpsewhich xeCJK.sty >/dev/null && fc-list | grep -q "Noto Serif CJK" && \
+	    fc-list | grep -q "DejaVu Serif"; then \
+	  echo "tex: $$(xelatex --version | head -1)"; \
+	elif [ "$$(id -u)" = "0" ]; then \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(TEX_PACKAGES); \
+	else \
+	  echo "make pdf needs Debian's TeX and fonts. Install them, then re-run make pdf:" >&2; \
+	  echo "    sudo apt-get update && sudo apt-get install -y --no-install-recommends $(TEX_PACKAGES)" >&2; \
+	  exit 1; \
+	fi
+
 # Debian's chromium for the real-browser check (never a browser downloaded by Playwright).
 browser:
 	@if [ -x $(CHROMIUM) ]; then \
@@ -69,7 +95,19 @@ browser:
 	  exit 1; \
 	fi
 
-test: venv data browser
+# Node.js (>= 20) for the live figures' JavaScript tests (`node --test tests/js`).
+node:
+	@if command -v node >/dev/null && node -e 'process.exit(parseInt(process.versions.node) < 20 ? 1 : 0)'; then \
+	  echo "node: $$(node --version)"; \
+	elif [ "$$(id -u)" = "0" ]; then \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nodejs; \
+	else \
+	  echo "Node.js >= 20 is missing. Install it, then re-run make test:" >&2; \
+	  echo "    sudo apt-get update && sudo apt-get install -y nodejs" >&2; \
+	  exit 1; \
+	fi
+
+test: venv data browser node
 	$(PY) scripts/run_checks.py
 
 test-seeds: venv data

@@ -1,8 +1,8 @@
 """lrbook: reference implementations behind the executable textbook on
 learning rates and optimizers.
 
-Subpackages and modules
------------------------
+Subpackages and modules:
+
 - :mod:`lrbook.optim`           torch.optim-compatible optimizers, one readable rule each
 - :mod:`lrbook.schedules`       learning-rate schedules (pure functions) and torch-compatible schedulers
 - :mod:`lrbook.early_stopping`  Keras-compatible :class:`EarlyStopping` and Prechelt's criteria

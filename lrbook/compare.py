@@ -53,6 +53,7 @@ from lrbook.stats import MeanSE, diff_se
 
 __all__ = [
     "Comparison",
+    "Population",
     "Task",
     "breast_cancer_task",
     "compare",

@@ -299,7 +299,8 @@ class PrecheltCriterion:
     Attributes:
         epoch: the number of epochs seen (the current :math:`t`).
         best: :math:`E_{opt}(t)`; ``best_epoch`` its epoch.
-        val_errors, train_errors: the recorded sequences.
+        val_errors: the recorded validation errors.
+        train_errors: the recorded training errors.
         stopped_epoch: the epoch after which the criterion fired (0: never).
     """
 
@@ -515,8 +516,12 @@ class LightningEarlyStopping:
         stopping_threshold, divergence_threshold: see the steps above.
 
     Attributes:
-        best, wait, checks (number of values seen), stopped_check (index of the
-        check at which it fired, ``None`` if never), stopping_reason.
+        best: the best value so far.
+        wait: the patience counter (step 5).
+        checks: number of values seen.
+        stopped_check: index of the check at which it fired, ``None`` if never.
+        stopping_reason: ``"non-finite"``, ``"threshold"``, ``"divergence"``,
+            ``"patience"`` or ``None`` (not fired).
     """
 
     def __init__(

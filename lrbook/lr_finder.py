@@ -60,7 +60,8 @@ class LRFinderResult:
             (``nan`` if too few points).
         suggestion_min_div10: lr with the lowest smoothed loss, divided by 10.
         stop_reason: ``"completed"``, ``"diverged"`` or ``"non-finite loss"``.
-        skip_start, skip_end: points ignored at each end when suggesting.
+        skip_start: points ignored at the start when suggesting.
+        skip_end: points ignored at the end when suggesting.
     """
 
     lrs: np.ndarray

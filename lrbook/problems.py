@@ -34,7 +34,8 @@ class Problem:
         minimizer: a global minimizer ``x*`` (shape ``(d,)``).
         min_value: ``f(x*)``.
         start: the default starting point used by the chapters.
-        xlim, ylim: plotting window (``ylim`` is ignored for 1-D problems).
+        xlim: plotting window along the first coordinate.
+        ylim: plotting window along the second (ignored for 1-D problems).
         hessian: the constant Hessian for quadratics, else ``None``.
     """
 

@@ -7,15 +7,20 @@ The recommender case study (``book/case_recommender.ipynb``) uses these pieces:
 - :func:`synthetic_ratings` — a documented generator with power-law item
   popularity, for unit tests and for readers without the MovieLens file;
 - :func:`global_mean_rmse` and :func:`fit_biases` — the two baselines
-  (Koren, 2008: :math:`\hat r_{ui} = \bar r + b_u + b_i`, regularised, fitted
+  (Koren, 2008: :math:`\hat y_{ui} = \bar y + o_u + o_i`, regularised, fitted
   by alternating closed-form steps);
 - :class:`BiasedMF` and :func:`train_mf` — matrix factorisation with biases,
-  :math:`\hat r_{ui} = \bar r + b_u + b_i + p_u^\top q_i` (Koren, Bell & Volinsky,
+  :math:`\hat y_{ui} = \bar y + o_u + o_i + P_u^\top Q_i` (Koren, Bell & Volinsky,
   2009), trained by minibatch optimisation of the squared error plus an L2
   penalty on the rows a batch touches; the embeddings are
   ``nn.Embedding(sparse=True)`` when the optimizer takes sparse gradients;
 - :func:`bucket_rmse` — test error grouped by how often an item was rated in
   the training split.
+
+Symbols (chosen not to clash with the book's optimizer notation): :math:`y_{ui}`
+the rating of item :math:`i` by user :math:`u`, :math:`\bar y` the training mean,
+:math:`o_u, o_i` the user and item biases (Koren's :math:`b_u, b_i`), :math:`P_u, Q_i`
+the user and item vectors (rows of the embedding tables; Koren's :math:`p_u, q_i`).
 """
 
 from __future__ import annotations
@@ -115,11 +120,11 @@ def synthetic_ratings(n_users: int = 300, n_items: int = 500, n_ratings: int = 2
     r"""Synthetic 1-5 star ratings with power-law item popularity (for tests).
 
     Item :math:`j` (``0..n_items-1``) is drawn with probability
-    :math:`\propto (j+1)^{-a}` (``a = popularity_exponent``, Zipf-like, as in real
+    :math:`\propto (j+1)^{-\zeta}` (:math:`\zeta` = ``popularity_exponent``, Zipf-like, as in real
     rating data), users uniformly. The rating is
-    :math:`\operatorname{clip}(\operatorname{round}(3.5 + b_u + b_i + p_u^\top q_i + \varepsilon), 1, 5)`
-    with :math:`b_u, b_i \sim N(0, 0.5^2)`, :math:`p_u, q_i \sim N(0, I/\text{rank})`,
-    :math:`\varepsilon \sim N(0, \text{noise}^2)`. Returns ``(user, item, rating)``
+    :math:`\operatorname{clip}(\operatorname{round}(3.5 + o_u + o_i + P_u^\top Q_i + \xi), 1, 5)`
+    with :math:`o_u, o_i \sim N(0, 0.5^2)`, :math:`P_u, Q_i \sim N(0, I/\text{rank})`,
+    :math:`\xi \sim N(0, \text{noise}^2)`. Returns ``(user, item, rating)``
     int64 arrays of length ``n_ratings`` (duplicate pairs may occur).
     """
     for name, value in (("n_users", n_users), ("n_items", n_items), ("n_ratings", n_ratings),
@@ -151,12 +156,12 @@ def global_mean_rmse(splits: RatingSplits, part: str = "test") -> float:
 
 
 def fit_biases(splits: RatingSplits, reg: float = 10.0, iters: int = 10) -> tuple[float, Tensor, Tensor]:
-    r"""Regularised user and item biases, :math:`\hat r_{ui} = \bar r + b_u + b_i`.
+    r"""Regularised user and item biases, :math:`\hat y_{ui} = \bar y + o_u + o_i`.
 
     Alternating exact minimisation of
-    :math:`\sum (r - \bar r - b_u - b_i)^2 + \text{reg}(\sum b_u^2 + \sum b_i^2)`:
-    :math:`b_i = \sum_u (r - \bar r - b_u)/(\text{reg} + n_i)`, then the same for
-    :math:`b_u`. Returns ``(mean, b_user, b_item)`` (float64 tensors).
+    :math:`\sum (y - \bar y - o_u - o_i)^2 + \text{reg}(\sum o_u^2 + \sum o_i^2)`:
+    :math:`o_i = \sum_u (y - \bar y - o_u)/(\text{reg} + n_i)`, then the same for
+    :math:`o_u`. Returns ``(mean, b_user, b_item)`` (float64 tensors).
     """
     if reg < 0 or int(iters) != iters or iters < 1:
         raise ValueError(f"reg must be >= 0 and iters a positive integer, got {reg}, {iters}")
@@ -174,9 +179,9 @@ def fit_biases(splits: RatingSplits, reg: float = 10.0, iters: int = 10) -> tupl
 
 
 class BiasedMF(nn.Module):
-    r"""Matrix factorisation with biases: :math:`\bar r + b_u + b_i + p_u^\top q_i`.
+    r"""Matrix factorisation with biases: :math:`\bar y + o_u + o_i + P_u^\top Q_i`.
 
-    ``mean`` (:math:`\bar r`) is a fixed buffer, so every trainable tensor is an
+    ``mean`` (:math:`\bar y`) is a fixed buffer, so every trainable tensor is an
     embedding table and an optimizer that takes only sparse gradients
     (``SparseAdam``) can train all of them when ``sparse=True``. Embeddings
     start at :math:`N(0, \text{init\_std}^2)`, biases at 0.
@@ -201,7 +206,7 @@ class BiasedMF(nn.Module):
         return self.mean + self.user_bias(user)[:, 0] + self.item_bias(item)[:, 0] + dot
 
     def penalty(self, user: Tensor, item: Tensor) -> Tensor:
-        """Mean over the batch of :math:`\\lVert p_u\\rVert^2 + \\lVert q_i\\rVert^2 + b_u^2 + b_i^2`."""
+        """Mean over the batch of :math:`\\lVert P_u\\rVert^2 + \\lVert Q_i\\rVert^2 + o_u^2 + o_i^2`."""
         parts = (self.user(user), self.item(item), self.user_bias(user), self.item_bias(item))
         return sum(p.pow(2).sum(-1) for p in parts).mean()
 

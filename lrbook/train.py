@@ -328,6 +328,20 @@ def _is_plateau(scheduler: Any) -> bool:
 # --------------------------------------------------------------------------
 
 
+def _optimizer_mode(optimizer, train: bool) -> None:
+    """Call ``optimizer.train()`` / ``optimizer.eval()`` where the optimizer has them.
+
+    Schedule-Free optimizers (:class:`lrbook.optim.SGDScheduleFree`,
+    :class:`lrbook.optim.AdamWScheduleFree`) take gradients at one point and
+    return another (the average) for evaluation; ``eval()`` swaps the model's
+    parameters to the average, ``train()`` swaps them back. Other optimizers
+    have no such methods and are left alone.
+    """
+    method = getattr(optimizer, "train" if train else "eval", None)
+    if callable(method):
+        method()
+
+
 def fit(
     model: torch.nn.Module,
     optimizer: torch.optim.Optimizer,
@@ -353,7 +367,10 @@ def fit(
     Args:
         model: the network; moved to ``device`` if one is given.
         optimizer: a ``torch.optim``-compatible optimizer (``lrbook.optim`` or
-            ``torch.optim``).
+            ``torch.optim``). If it has ``train()``/``eval()`` methods
+            (Schedule-Free), ``fit`` calls ``train()`` before each epoch's steps and
+            ``eval()`` before evaluating, early stopping and saving, and returns
+            with the optimizer in eval mode.
         loss_fn: ``loss_fn(model(x), y)`` -> scalar tensor (mean over the batch).
         train_data: a re-iterable of ``(x, y)`` batches (one pass per epoch),
             e.g. :func:`lrbook.data.batches` or a ``DataLoader``; a pair of
@@ -481,6 +498,7 @@ def fit(
             totals = {"loss": 0.0, **{name: 0.0 for name in metrics}}
             count = 0
             model.train()
+            _optimizer_mode(optimizer, train=True)
             for x, y in train_batches:
                 x, y = _to(x, device), _to(y, device)
                 step = history.num_steps
@@ -511,6 +529,8 @@ def fit(
             if count == 0:
                 raise ValueError("train_data yielded no batches")
             record.update({f"train_{name}": total / count for name, total in totals.items()})
+            # Schedule-Free optimizers evaluate, stop early and save at their average point
+            _optimizer_mode(optimizer, train=False)
             if val_data is not None:
                 record.update(evaluate(model, loss_fn, val_data, metrics, device, prefix="val_"))
             if scheduler is not None and scheduler_interval == "epoch":

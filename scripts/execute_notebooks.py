@@ -24,6 +24,7 @@ import nbformat
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # lrbook_exec_info (a book extension)
 
 
 def toc_notebooks(root: Path = ROOT) -> list[Path]:
@@ -38,14 +39,19 @@ def toc_notebooks(root: Path = ROOT) -> list[Path]:
     return out
 
 
-def _execute(path: str, timeout: int, allow_errors: bool) -> tuple[str, dict, float, str | None]:
+def _execute(path: str, timeout: int, allow_errors: bool) -> tuple[str, dict, float, str | None, dict]:
     from jupyter_cache.executors.utils import single_nb_execution
+    from lrbook_exec_info import EXEC_INFO_CELL, parse_exec_info
 
     nb = nbformat.read(path, as_version=4)
+    # one extra cell, run in the notebook's kernel after its last cell, reports the device
+    # and scale it ran at (for the execution-statistics page); removed before caching
+    nb.cells.append(nbformat.v4.new_code_cell(EXEC_INFO_CELL))
     result = single_nb_execution(
         nb, cwd=str(Path(path).parent), timeout=timeout, allow_errors=allow_errors, meta_override=True
     )
-    return path, nb, result.time, (result.exc_string if result.err is not None else None)
+    info = parse_exec_info(nb.cells.pop().get("outputs", []))
+    return path, nb, result.time, (result.exc_string if result.err is not None else None), info
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         futures = [pool.submit(_execute, str(p), timeout, allow_errors) for p in todo]
         for future in as_completed(futures):
-            path, nb, seconds, error = future.result()
+            path, nb, seconds, error, info = future.result()
             rel = Path(path).relative_to(ROOT)
             if error is not None:
                 failures.append((rel, error))
@@ -87,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             record = cache.add_nb_to_project(path)
             cache.cache_notebook_bundle(
-                CacheBundleIn(nb, record.uri, data={"execution_seconds": seconds}),
+                CacheBundleIn(nb, record.uri, data={"execution_seconds": seconds, **info}),
                 check_validity=False,
                 overwrite=True,
             )

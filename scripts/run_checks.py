@@ -7,13 +7,20 @@ This is what ``make test`` (and so ``.ci/run``) runs, from the repository root:
 3. ``execute``  every notebook executed into a clean _build's execution cache, two at a time
                (scripts/execute_notebooks.py), so that the build does not run them one by one
 4. ``build``    strict book build (-W -n --keep-going) that renders from that cache
-5. ``browser``  every built page opened in headless Chromium (tests/browser_check.py)
+5. ``links``    every internal link, anchor and cross-reference of the built HTML resolves and
+               the sidebar reaches every page of _toc.yml (scripts/check_links.py)
+6. ``browser``  every built page opened in headless Chromium (tests/browser_check.py)
+7. ``live``     the live figures moved slider by slider in Chromium, their numbers compared
+               with lrbook's fixtures (tests/live_figures_check.py)
+
+Right after ``unit`` comes ``js``: ``node --test tests/js`` (the live figures' JavaScript
+against lrbook's numbers in tests/js/live_fixtures.json).
 
 It stops at the first failing step (``--keep-going`` runs the rest anyway) and
 always ends with a table of the step times and of each notebook's time under
 nbval and in the build.
 
-Usage: python scripts/run_checks.py [--keep-going] [--only unit,nbval,execute,build,browser]
+Usage: python scripts/run_checks.py [--keep-going] [--only unit,nbval,execute,build,links,browser]
                                    [--scale ci|full]
 
 ``--scale full`` runs the notebooks at LRBOOK_SCALE=full (``make test-full``);
@@ -35,7 +42,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent  # the venv's bin/ when run as .venv/bin/python
-STEPS = ("unit", "nbval", "execute", "build", "browser")
+STEPS = ("unit", "js", "nbval", "execute", "build", "links", "browser", "live")
 
 
 def _tool(name: str) -> str:
@@ -164,7 +171,10 @@ def main(argv: list[str] | None = None) -> int:
             [_tool("jupyter-book"), "build", ".", "-W", "-n", "--keep-going"],
             {"LRBOOK_SCALE": args.scale},
         ),
+        "links": ([python, "scripts/check_links.py", "_build/html"], {}),
         "browser": ([python, "tests/browser_check.py", "_build/html"], {}),
+        "js": (["node", "--test", "tests/js/"], {}),
+        "live": ([python, "tests/live_figures_check.py", "_build/html"], {}),
     }
     titles = {
         "unit": "unit tests and notebook hygiene (pytest tests -n 2)",
@@ -172,7 +182,10 @@ def main(argv: list[str] | None = None) -> int:
         f"LRBOOK_SEED={os.environ.get('LRBOOK_SEED', '0')}",
         "execute": "notebooks executed two at a time into a clean _build's cache",
         "build": "strict book build, rendered from the execution cache",
+        "links": "internal links, anchors, cross-references and the sidebar of the built HTML",
         "browser": "built HTML in headless Chromium",
+        "js": "live figures' JavaScript against lrbook's fixtures (node --test tests/js)",
+        "live": "live figures in headless Chromium: every control moved, numbers against lrbook",
     }
     try:
         for step in selected:

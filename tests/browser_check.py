@@ -22,10 +22,17 @@ finished typesetting:
 - a formula lacks MathJax's assistive MathML (what screen readers read);
 - the page requests anything from a host other than localhost (CDNs included:
   the book must work offline);
-- embedded ipywidgets views are present but never rendered.
+- embedded ipywidgets views are present but never rendered;
+- a figure (a raster or SVG ``<img>`` in the content, animation frames included) has
+  a transparent background: any pixel with alpha < 255, found by drawing the image on
+  a canvas in the page. The theme's dark mode would show dark text and axes on a
+  dark background; figures must be opaque (white), as ``lrbook.plotting`` makes them.
 
-A full-page screenshot of every page is written to ``_build/screenshots/`` (or
-``--screenshots``). Exit status 0 when every page passes, 1 otherwise.
+Two screenshots of every page are written to ``_build/screenshots/`` (or
+``--screenshots``): ``<page>.png``, the full page (its top 30 000 px) in the book's
+light theme, and
+``<page>.dark.png``, its top 6000 px in the theme's dark mode (``data-theme="dark"`` on ``<html>``, what the theme's
+switch sets). Exit status 0 when every page passes, 1 otherwise.
 This file is not collected by pytest (``make test`` runs it after the book build).
 """
 
@@ -56,6 +63,10 @@ LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 PAGE_TIMEOUT_MS = 60_000
 MATHJAX_TIMEOUT_MS = 30_000
 WIDGET_TIMEOUT_MS = 20_000
+# screenshots stop there (the API reference is ~100 000 px tall: a picture of it all
+# takes minutes on a loaded CPU and shows nothing more)
+SCREENSHOT_PX = 30_000
+DARK_SCREENSHOT_PX = 6000
 
 # TeX that must never survive typesetting (checked in the text outside code)
 RAW_TEX_PATTERNS = [
@@ -96,6 +107,21 @@ async () => {
       .map(e => e.textContent.trim().slice(0, 120));
   const errors = Array.from(document.querySelectorAll('mjx-merror'))
       .map(e => (e.getAttribute('data-mjx-error') || e.textContent).slice(0, 160));
+  // an undefined macro is no error to MathJax (its "noundefined" package shows the name
+  // in red): find those red texts in the typeset math's internal tree
+  try {
+    for (const item of window.MathJax.startup.document.math) {
+      if (!item.root || !item.root.walkTree) continue;
+      item.root.walkTree(node => {
+        if (node.isKind && node.isKind('mtext') && node.attributes &&
+            node.attributes.get('mathcolor') === 'red') {
+          const text = node.childNodes.map(c => (c.getText ? c.getText() : (c.text || ''))).join('');
+          if (text.charCodeAt(0) === 92)  // a backslash
+            errors.push('undefined macro ' + text + ' in ' + String(item.math).slice(0, 100));
+        }
+      });
+    }
+  } catch (e) { errors.push('could not inspect the typeset math: ' + e); }
   return {math: mathNodes.length, present: true, version: window.MathJax.version,
           containers: document.querySelectorAll('mjx-container').length,
           untypeset: untypeset, errors: errors};
@@ -160,6 +186,50 @@ async () => {
   return {views: views.length, rendered: rendered()};
 }
 """.replace("WIDGET_TIMEOUT_MS", str(WIDGET_TIMEOUT_MS))
+
+
+# figures whose background is not opaque: drawn on a canvas (nearest-neighbour, at most
+# 512 px a side, so that the alpha values are the image's own), any alpha < 255 fails
+TRANSPARENT_IMAGES_JS = r"""
+async () => {
+  const imgs = Array.from(new Set(document.querySelectorAll(
+      'article img, .bd-article img, main img')));
+  const bad = [];
+  let checked = 0;
+  for (const img of imgs) {
+    if (!img.complete || img.naturalWidth === 0) continue;
+    const src = img.currentSrc || img.src || '';
+    if (/\.jpe?g($|[?#])/i.test(src) || /^data:image\/jpe?g/i.test(src)) continue;  // no alpha
+    const w = img.naturalWidth, h = img.naturalHeight;
+    const k = Math.min(1, 512 / Math.max(w, h));
+    const cw = Math.max(1, Math.round(w * k)), ch = Math.max(1, Math.round(h * k));
+    const canvas = document.createElement('canvas');
+    canvas.width = cw; canvas.height = ch;
+    const ctx = canvas.getContext('2d', {willReadFrequently: true});
+    ctx.imageSmoothingEnabled = false;
+    let data;
+    try { ctx.drawImage(img, 0, 0, cw, ch); data = ctx.getImageData(0, 0, cw, ch).data; }
+    catch (e) { bad.push({src: src.slice(0, 160), why: 'could not read pixels: ' + e}); continue; }
+    checked += 1;
+    let clear = 0;
+    for (let i = 3; i < data.length; i += 4) { if (data[i] < 255) clear += 1; }
+    if (clear > 0) {
+      const name = src.startsWith('data:') ? (img.id || img.alt || 'inline image').slice(0, 100) : src.slice(0, 160);
+      bad.push({src: name, why: (100 * clear / (cw * ch)).toFixed(1) + '% of pixels not opaque'});
+    }
+  }
+  return {checked: checked, bad: bad};
+}
+"""
+
+DARK_MODE_JS = """
+async () => {
+  document.documentElement.dataset.theme = 'dark';
+  document.documentElement.dataset.mode = 'dark';
+  await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+  return getComputedStyle(document.body).backgroundColor;
+}
+"""
 
 
 # server ------------------------------------------------------------------------------
@@ -289,8 +359,35 @@ def check_page(context, base_url: str, page_path: str, screenshot_dir: Path) -> 
             "await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r))); }"
         )
         page.wait_for_timeout(300)
-        name = page_path.replace("/", "__").removesuffix(".html") + ".png"
-        page.screenshot(path=str(screenshot_dir / name), full_page=True, animations="disabled")
+        name = page_path.replace("/", "__").removesuffix(".html")
+        height = page.evaluate("() => document.documentElement.scrollHeight")
+        page.screenshot(
+            path=str(screenshot_dir / f"{name}.png"),
+            full_page=True,
+            clip={"x": 0, "y": 0, "width": 1280, "height": min(height, SCREENSHOT_PX)},
+            animations="disabled",
+            timeout=PAGE_TIMEOUT_MS,
+        )
+        opacity = page.evaluate(TRANSPARENT_IMAGES_JS)
+        result.notes.append(f"{opacity['checked']} checked for opacity")
+        result.problems += [
+            f"figure with a transparent background (unreadable in dark mode): {b['src']} ({b['why']})"
+            for b in opacity["bad"]
+        ]
+        # the same page in the theme's dark mode
+        background = page.evaluate(DARK_MODE_JS)
+        if background in ("rgb(255, 255, 255)", "rgba(0, 0, 0, 0)"):
+            result.problems.append(f"dark mode did not switch the page background ({background})")
+        page.wait_for_timeout(100)
+        # the top of the page (at most DARK_SCREENSHOT_PX): the look of the theme; the
+        # opacity check above covers every figure, however far down
+        page.screenshot(
+            path=str(screenshot_dir / f"{name}.dark.png"),
+            full_page=True,
+            clip={"x": 0, "y": 0, "width": 1280, "height": min(height, DARK_SCREENSHOT_PX)},
+            animations="disabled",
+            timeout=PAGE_TIMEOUT_MS,
+        )
     except Exception as exc:  # a timeout or a crash is a failure of this page
         result.problems.append(f"could not check page: {type(exc).__name__}: {exc}")
     finally:

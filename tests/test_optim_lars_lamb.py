@@ -108,7 +108,7 @@ def test_lamb_matches_algorithm_2(wd):
 
 
 def test_lamb_step_length_is_lr_times_weight_norm():
-    """The trust ratio makes every layer move by η‖θ‖ exactly (φ = identity)."""
+    """The trust ratio makes every layer move by η‖θ‖ exactly (χ = identity)."""
     model, x, y = _problem()
     before = [p.detach().clone() for p in model.parameters()]
     opt = LAMB(model.parameters(), lr=0.01, weight_decay=0.1)

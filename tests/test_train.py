@@ -10,6 +10,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+import lrbook.optim
 from lrbook.data import batches
 from lrbook.early_stopping import EarlyStopping
 from lrbook.train import History, TrainingDiverged, accuracy, evaluate, fit
@@ -451,3 +452,23 @@ def test_resume_of_a_finished_run_only_restores(tmp_path):
     )
     assert len(again) == 3 and again.stopped_epoch == 2
     assert all(torch.equal(state[k], v) for k, v in model2.state_dict().items())
+
+
+def test_fit_switches_schedule_free_modes(tmp_path):
+    # Schedule-Free: steps in train mode, evaluation and the returned model at the average point
+    torch.manual_seed(0)
+    X, y = torch.randn(64, 3), torch.randn(64, 1)
+    model = torch.nn.Linear(3, 1)
+    optimizer = lrbook.optim.SGDScheduleFree(model.parameters(), lr=0.1)
+    calls = []
+    for name in ("train", "eval"):
+        method = getattr(optimizer, name)
+        setattr(optimizer, name, lambda m=method, n=name: (calls.append(n), m())[1])
+    fit(model, optimizer, F.mse_loss,
+        batches(X, y, 16, generator=torch.Generator().manual_seed(0)),
+        num_epochs=3, val_data=(X, y))
+    assert calls == ["train", "eval"] * 3
+    # in eval mode the model holds x, the average; stepping now is refused by the optimizer
+    model(X).sum().backward()
+    with pytest.raises(RuntimeError):
+        optimizer.step()

@@ -4,7 +4,12 @@ Classes (torch 2.13's names, arguments, defaults and errors):
 ``GradientDescent`` (plain gradient descent), ``SGD``, ``Adagrad``, ``RMSprop``,
 ``Adadelta``, ``Adam``, ``AdamW``, ``Adamax``, ``NAdam``, ``RAdam``,
 ``Adafactor``, ``SparseAdam``; the layer-wise ``LARS`` and ``LAMB``; the wrapper ``Lookahead(optimizer, k=5,
-alpha=0.5)``; Keras-3 semantics in :mod:`lrbook.optim.keras` (``Adam``,
+alpha=0.5)``; learning rates that tune themselves: ``SPS`` (stochastic
+Polyak step), ``SLS`` (stochastic Armijo line search), ``HypergradientSGD`` and
+``HypergradientAdam`` (not in torch; their papers' arguments); ``SGDScheduleFree``,
+``AdamWScheduleFree`` (with ``train()``/``eval()``), ``Prodigy``, ``DAdaptSGD`` and
+``DAdaptAdam`` (the names, arguments and defaults of schedulefree 1.4.1,
+prodigyopt 1.1.2 and dadaptation 3.2); Keras-3 semantics in :mod:`lrbook.optim.keras` (``Adam``,
 ``RMSprop``, ``Adagrad``, ``Adadelta``, ``Nadam`` with Keras' argument names).
 
 Rule functions, ``rule(param, grad, state, *, lr, ...)`` (update in place):
@@ -42,15 +47,21 @@ from lrbook.optim.adafactor import Adafactor
 from lrbook.optim.adagrad import Adagrad
 from lrbook.optim.adam import Adam, AdamW
 from lrbook.optim.adamax import Adamax
+from lrbook.optim.d_adaptation import DAdaptAdam, DAdaptSGD
 from lrbook.optim.gd import GradientDescent
+from lrbook.optim.hypergradient import HypergradientAdam, HypergradientSGD
 from lrbook.optim.lamb import LAMB
 from lrbook.optim.lars import LARS
 from lrbook.optim.lookahead import Lookahead
 from lrbook.optim.nadam import NAdam
+from lrbook.optim.prodigy import Prodigy
 from lrbook.optim.radam import RAdam
 from lrbook.optim.rmsprop import RMSprop
+from lrbook.optim.schedule_free import AdamWScheduleFree, SGDScheduleFree
 from lrbook.optim.sgd import SGD
+from lrbook.optim.sls import SLS
 from lrbook.optim.sparse_adam import SparseAdam
+from lrbook.optim.sps import SPS
 
 __all__ = [
     "SGD",
@@ -59,15 +70,24 @@ __all__ = [
     "Adagrad",
     "Adam",
     "AdamW",
+    "AdamWScheduleFree",
     "Adamax",
+    "DAdaptAdam",
+    "DAdaptSGD",
     "GradientDescent",
+    "HypergradientAdam",
+    "HypergradientSGD",
     "LAMB",
     "LARS",
     "Lookahead",
     "NAdam",
+    "Prodigy",
     "RAdam",
     "RMSprop",
     "RuleOptimizer",
+    "SGDScheduleFree",
+    "SLS",
+    "SPS",
     "SparseAdam",
     "keras",
 ]

@@ -3,9 +3,12 @@ r"""LAMB: layer-wise adaptive moments for batch training (You et al., 2020).
 Algorithm 2 of "Large Batch Optimization for Deep Learning: Training BERT in
 76 minutes" (ICLR 2020), per parameter tensor ("layer") :math:`\theta`
 (:math:`\eta_t` learning rate, :math:`\beta_1, \beta_2` moment decay rates,
-:math:`\lambda` weight decay, :math:`\epsilon` eps, :math:`\phi` a scaling
-function of the weight norm: the identity, or :math:`\min(\cdot, c_\phi)` with
-``clamp_value``):
+:math:`\lambda` weight decay, :math:`\epsilon` eps, :math:`\chi` a scaling
+function of the weight norm, the paper's :math:`\phi` (renamed: :math:`\phi` is
+Lookahead's step in this book): the identity, or :math:`\min(\cdot, c_\chi)` with
+``clamp_value``; :math:`w_t` the update before the trust ratio, the paper's
+:math:`r_t + \lambda x_t`; :math:`y_t` the paper's :math:`r_t`, renamed because
+:math:`r` is a contraction factor in this book):
 
 .. math::
 
@@ -13,11 +16,11 @@ function of the weight norm: the identity, or :math:`\min(\cdot, c_\phi)` with
     v_t &\leftarrow \beta_2 v_{t-1} + (1-\beta_2)\, g_t^2 \\
     \hat m_t &\leftarrow m_t/(1-\beta_1^t), \qquad \hat v_t \leftarrow v_t/(1-\beta_2^t)
         \qquad\text{(omitted when } \texttt{bias\_correction=False}) \\
-    r_t &\leftarrow \hat m_t / (\sqrt{\hat v_t} + \epsilon) \\
-    u_t &\leftarrow r_t + \lambda\,\theta_{t-1} \\
-    q_t &\leftarrow \phi(\lVert\theta_{t-1}\rVert) / \lVert u_t\rVert
+    y_t &\leftarrow \hat m_t / (\sqrt{\hat v_t} + \epsilon) \\
+    w_t &\leftarrow y_t + \lambda\,\theta_{t-1} \\
+    q_t &\leftarrow \chi(\lVert\theta_{t-1}\rVert) / \lVert w_t\rVert
         \qquad\text{(trust ratio; } q_t = 1 \text{ if either norm is } 0) \\
-    \theta_t &\leftarrow \theta_{t-1} - \eta_t\, q_t\, u_t
+    \theta_t &\leftarrow \theta_{t-1} - \eta_t\, q_t\, w_t
 
 The weight decay is inside the trust ratio, as in the paper. ``adapt=False``
 (per group) sets :math:`q_t = 1`: AdamW with the decay multiplied by
@@ -32,8 +35,8 @@ Where ``pytorch_optimizer.Lamb`` (4.1.0) differs (the tests assert each):
   ``adam_debias=True`` removes that factor;
 - weight decay decoupled *before* the update, outside the trust ratio
   (:math:`\theta \leftarrow \theta(1-\eta\lambda)`, then the trust ratio of the
-  decayed weights and of :math:`r_t` alone);
-- the trust ratio is :math:`\min(\lVert\theta\rVert, 10) / (\lVert r_t\rVert + \epsilon)`.
+  decayed weights and of :math:`y_t` alone);
+- the trust ratio is :math:`\min(\lVert\theta\rVert, 10) / (\lVert y_t\rVert + \epsilon)`.
 
 With ``bias_correction=False``, ``clamp_value=10``, ``weight_decay=0`` and
 ``eps=0`` here, and ``adam_debias=True`` there, the two are the same algorithm.
@@ -79,15 +82,15 @@ def lamb_update(
     m.mul_(beta1).add_(grad, alpha=1 - beta1)  # m = β1 m + (1-β1) g
     v.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)  # v = β2 v + (1-β2) g²
     c1, c2 = (1 - beta1**t, 1 - beta2**t) if bias_correction else (1.0, 1.0)
-    r = (m / c1) / ((v / c2).sqrt() + eps)  # r = m̂ / (√v̂ + ε)
-    u = r.add_(param, alpha=weight_decay)  # u = r + λθ
+    y = (m / c1) / ((v / c2).sqrt() + eps)  # y = m̂ / (√v̂ + ε)
+    w = y.add_(param, alpha=weight_decay)  # w = y + λθ
     q = 1.0
     if adapt:
-        w_norm = param.norm()
+        theta_norm = param.norm()
         if clamp_value is not None:
-            w_norm = w_norm.clamp(max=clamp_value)  # φ(‖θ‖)
-        q = trust_ratio(w_norm, u.norm())  # q = φ(‖θ‖) / ‖u‖
-    param.sub_(lr * q * u)  # θ = θ - η q u
+            theta_norm = theta_norm.clamp(max=clamp_value)  # χ(‖θ‖)
+        q = trust_ratio(theta_norm, w.norm())  # q = χ(‖θ‖) / ‖w‖
+    param.sub_(lr * q * w)  # θ = θ - η q w
 
 
 class LAMB(RuleOptimizer):
@@ -96,7 +99,7 @@ class LAMB(RuleOptimizer):
     Arguments: ``lr`` (:math:`\eta \ge 0`), ``betas`` (:math:`0 \le \beta_i < 1`),
     ``eps`` (:math:`\epsilon \ge 0`, default 1e-6 as in the paper's code),
     ``weight_decay`` (:math:`\lambda \ge 0`), ``bias_correction``,
-    ``clamp_value`` (``None`` for :math:`\phi` = identity, else :math:`> 0`),
+    ``clamp_value`` (``None`` for :math:`\chi` = identity, else :math:`> 0`),
     ``adapt`` (per group; ``False`` skips the trust ratio). Invalid values
     raise ``ValueError`` naming the argument and its range.
     """

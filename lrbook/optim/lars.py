@@ -2,12 +2,12 @@ r"""LARS: layer-wise adaptive rate scaling (You, Gitman & Ginsburg, 2017).
 
 Algorithm 1 of the paper, per parameter tensor ("layer") :math:`\theta`
 (:math:`\eta_t` learning rate, :math:`\mu` momentum, :math:`\lambda` weight decay,
-:math:`k` the trust coefficient, the paper's :math:`\eta`; :math:`b_t` the
+:math:`c_{\mathrm{tr}}` the trust coefficient, the paper's :math:`\eta`; :math:`b_t` the
 velocity, which in the paper *includes* the learning rate):
 
 .. math::
 
-    q_t &\leftarrow k\,\frac{\lVert\theta_{t-1}\rVert}
+    q_t &\leftarrow c_{\mathrm{tr}}\,\frac{\lVert\theta_{t-1}\rVert}
         {\lVert g_t\rVert + \lambda\lVert\theta_{t-1}\rVert}
         \qquad\text{(trust ratio; } q_t = 1 \text{ if a norm or the denominator is } 0) \\
     b_t &\leftarrow \mu\, b_{t-1} + \eta_t\, q_t\,(g_t + \lambda\theta_{t-1}) \\
@@ -64,7 +64,7 @@ def lars_update(
     update = grad.add(param, alpha=weight_decay)  # g + λθ
     if adapt:
         w_norm, g_norm = param.norm(), grad.norm()
-        q = trust_ratio(trust_coefficient * w_norm, g_norm + weight_decay * w_norm)  # trust ratio
+        q = trust_ratio(trust_coefficient * w_norm, g_norm + weight_decay * w_norm)  # q = c_tr‖θ‖ / (‖g‖ + λ‖θ‖)
         update.mul_(q)  # q (g + λθ)
     buf = state.get("momentum_buffer")
     if buf is None:
@@ -77,7 +77,7 @@ class LARS(RuleOptimizer):
     r"""LARS (You, Gitman & Ginsburg, 2017, Algorithm 1) driven by :func:`lars_update`.
 
     Arguments: ``lr`` (:math:`\eta \ge 0`), ``momentum`` (:math:`0 \le \mu < 1`),
-    ``weight_decay`` (:math:`\lambda \ge 0`), ``trust_coefficient`` (:math:`k > 0`,
+    ``weight_decay`` (:math:`\lambda \ge 0`), ``trust_coefficient`` (:math:`c_{\mathrm{tr}} > 0`,
     the paper's :math:`\eta = 0.001`), ``adapt`` (per group; ``False`` skips the
     trust ratio). Invalid values raise ``ValueError`` naming the argument and
     its range. Sparse and complex gradients are refused (the norms are of a

@@ -31,6 +31,7 @@ from lrbook.schedules.functions import (
     polynomial_decay,
     random_lr,
     step_decay,
+    warmup_stable_decay,
 )
 from lrbook.schedules.plateau import ReduceLROnPlateau
 from lrbook.schedules.schedulers import (
@@ -90,4 +91,5 @@ __all__ = [
     "polynomial_decay",
     "random_lr",
     "step_decay",
+    "warmup_stable_decay",
 ]

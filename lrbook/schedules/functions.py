@@ -48,6 +48,7 @@ __all__ = [
     "polynomial_decay",
     "random_lr",
     "step_decay",
+    "warmup_stable_decay",
 ]
 
 Number = int | float
@@ -345,6 +346,74 @@ def cosine_decay(
         t = min(t, T)
     # same operations in the same order as torch's closed form (bitwise equal)
     return eta_min + (eta0 - eta_min) * (1 + math.cos(math.pi * t / T)) / 2
+
+
+_WSD_COOLDOWNS = ("1-sqrt", "linear", "cosine", "1-square")
+
+
+def warmup_stable_decay(
+    step: Number,
+    learning_rate: float,
+    warmup_steps: Number,
+    stable_steps: Number,
+    decay_steps: Number,
+    min_learning_rate: float = 0.0,
+    cooldown: Literal["1-sqrt", "linear", "cosine", "1-square"] = "1-sqrt",
+) -> float:
+    r"""Warmup-stable-decay (WSD): a linear warm-up, a long constant phase, a short cool-down.
+
+    Hu et al. (2024), *MiniCPM* (the schedule that lets one long constant-rate
+    run be branched into cool-downs at any point). With
+    :math:`T_w` = ``warmup_steps``, :math:`T_s` = ``stable_steps``,
+    :math:`T_d` = ``decay_steps`` and the cool-down progress
+    :math:`p = (t - T_w - T_s)/T_d`:
+
+    .. math:: \eta_t = \begin{cases}
+              \eta_{\max}\, t / T_w & t < T_w \\
+              \eta_{\max} & T_w \le t < T_w + T_s \\
+              \eta_{\min} + (\eta_{\max} - \eta_{\min})\, s(p) & T_w + T_s \le t < T_w + T_s + T_d \\
+              \eta_{\min} & \text{afterwards}
+              \end{cases}
+
+    with the cool-down shape :math:`s(p) = 1 - \sqrt p` (``"1-sqrt"``, the
+    default of ``pytorch_optimizer.get_wsd_schedule``), :math:`1 - p`
+    (``"linear"``), :math:`\tfrac12(1 + \cos \pi p)` (``"cosine"``) or
+    :math:`1 - p^2` (``"1-square"``). The warm-up starts at 0 at step 0.
+
+    Equal to ``pytorch_optimizer.get_wsd_schedule(optimizer, T_w, T_s, T_d,
+    min_lr_ratio=η_min/η_max, cooldown_type=...)`` (a ``LambdaLR``) for every
+    cosine cool-down and for every shape with :math:`\eta_{\min} = 0`. With
+    :math:`\eta_{\min} > 0` and a non-cosine shape, ``pytorch_optimizer``
+    ignores the floor during the cool-down (it decays towards 0, then jumps up
+    to :math:`\eta_{\min}`); here every shape ends at the floor continuously.
+
+    Args:
+        step: update index ``t >= 0``.
+        learning_rate: :math:`\eta_{\max} \ge 0`, the stable rate.
+        warmup_steps, stable_steps: :math:`T_w, T_s \ge 0`.
+        decay_steps: :math:`T_d > 0`.
+        min_learning_rate: :math:`0 \le \eta_{\min} \le \eta_{\max}`.
+        cooldown: ``"1-sqrt"``, ``"linear"``, ``"cosine"`` or ``"1-square"``.
+    """
+    t = _check_step(step)
+    eta_max = _check_non_negative("learning_rate", learning_rate)
+    T_w = _check_non_negative("warmup_steps", warmup_steps)
+    T_s = _check_non_negative("stable_steps", stable_steps)
+    T_d = _check_positive("decay_steps", decay_steps)
+    eta_min = _check_non_negative("min_learning_rate", min_learning_rate)
+    if eta_min > eta_max:
+        raise ValueError(f"min_learning_rate must be <= learning_rate = {eta_max!r}, got {min_learning_rate!r}")
+    _check_choice("cooldown", cooldown, _WSD_COOLDOWNS)
+    if t < T_w:
+        return eta_max * t / T_w  # warm-up from 0
+    if t < T_w + T_s:
+        return eta_max  # stable
+    if t >= T_w + T_s + T_d:
+        return eta_min  # after the cool-down
+    p = (t - T_w - T_s) / T_d
+    shape = {"1-sqrt": lambda: 1 - math.sqrt(p), "linear": lambda: 1 - p,
+             "cosine": lambda: 0.5 * (1 + math.cos(math.pi * p)), "1-square": lambda: 1 - p * p}[cooldown]()
+    return eta_min + (eta_max - eta_min) * shape
 
 
 def _sgdr_position(t: Number, T_0: Number, T_mult: Number) -> tuple[Number, Number]:

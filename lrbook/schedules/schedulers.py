@@ -8,7 +8,7 @@ same numbers. Everything rests on one small base class, :class:`LRScheduler`:
   existing one), sets ``base_lrs`` and performs one *initial step*, so the
   optimizer already holds the rate for step 0;
 * ``step()`` advances ``last_epoch`` by one, asks the subclass for the new
-  rates (:meth:`LRScheduler._compute_lr`) and writes them into the groups;
+  rates (``LRScheduler._compute_lr``) and writes them into the groups;
 * ``get_last_lr()`` returns what the last step wrote.
 
 The canonical loop is ``optimizer.step(); scheduler.step()``: the k-th
@@ -244,8 +244,8 @@ class LRScheduler:
       ``self.base_lrs``, ``self.optimizer.param_groups``... and optionally
       ``_get_closed_form_lr(self)`` for ``step(epoch)``. A ``get_lr`` that
       takes an epoch argument fails with torch's ``TypeError``;
-    * the book's schedulers implement the internal hook :meth:`_compute_lr`
-      (and :meth:`_closed_form_lr`) instead, so that ``get_lr()`` called from
+    * the book's schedulers implement the internal hook ``_compute_lr``
+      (and ``_closed_form_lr``) instead, so that ``get_lr()`` called from
       user code can warn.
 
     Args:
@@ -649,7 +649,7 @@ class CyclicLR(_MomentumCycling, LRScheduler):
 
     @property
     def step_size_up(self) -> float:
-        """Steps in the rising half (stored as torch does: ``total_size * step_ratio``)."""
+        """Steps in the rising half, stored as torch does (``total_size * step_ratio``)."""
         return self.total_size * self.step_ratio
 
     @property
