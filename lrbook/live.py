@@ -17,6 +17,11 @@ both sides:
   JavaScript to 1e-10 relative and ``tests/test_live.py`` keeps up to date;
 - :func:`figure` is what a notebook cell displays: in the HTML book the live figure, in
   Jupyter and in print a static PNG of the default state.
+
+A control's ``label`` may write a subscript as ``_{...}`` (``"T_{w}"``); the page draws it as one.
+The (η·L, μ) plane of the momentum figure is shaded by heavy ball's contraction factor and
+carries Nesterov's stability limit, both from :mod:`lrbook.linear_dynamics` (``momentum_cases``
+of the fixtures check the JavaScript's copies).
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from lrbook import optim, problems
+from lrbook import linear_dynamics, optim, problems
 from lrbook import schedules as S
 
 # FIGURES (the specs) is public but not in __all__: its value is too long for the API page
@@ -102,7 +107,7 @@ _GD_2D = {
     "sliders set the learning rate, the number of steps, the condition number and the rotation.",
     "controls": [
         _move(_slider("log10_lr", "log₁₀ η", -2.5, -0.4, 0.02, -1.0, transform="pow10",
-                      marks=[{"stability": "gd", "label": "2/L"}]), -0.68),
+                      marks=[{"stability": "one_step", "label": "1/L"}, {"stability": "gd", "label": "2/L"}]), -0.68),
         _move(_slider("steps", "steps", 1, 100, 1, 30, integer=True), 60),
         _move(_slider("kappa", "κ", 1, 50, 1, 10), 25),
         _move(_slider("angle", "rotation (°)", 0, 90, 15, 0, transform="times",
@@ -131,9 +136,10 @@ _MOMENTUM = {
     "id": "momentum",
     "kind": "trajectory",
     "title": "Momentum: η and μ, with the (η, μ) plane",
-    "aria": "Left: the plane of learning rate times L against momentum, shaded by the convergence "
-    "factor per step; a draggable point sets both. Right: gradient descent, heavy ball and Nesterov "
-    "paths on an ill-conditioned quadratic.",
+    "aria": "Left: the plane of learning rate times L against momentum, shaded by heavy ball's contraction "
+    "factor r per step (darker is smaller r, grey diverges), with Nesterov's stability limit as a dashed "
+    "curve; a draggable point sets both. Right: gradient descent, heavy ball and Nesterov paths on an "
+    "ill-conditioned quadratic.",
     # the checks drag the point of the (η·L, μ) plane to drag_to
     "phase": {"problem": _NARROW, "x": "etaL", "y": "mu", "drag_to": {"etaL": 1.0, "mu": 0.7}},
     "controls": [
@@ -164,7 +170,7 @@ _ADAPTIVE = {
         _move(_select("landscape", "landscape", list(_LANDSCAPES), "rotated valley (κ = 20, 45°)",
                       choices=_LANDSCAPES), "saddle"),
         _move(_slider("log10_lr", "log₁₀ η", -3.0, 0.0, 0.1, -1.0, transform="pow10"), -1.5),
-        _move(_slider("alpha", "α (RMSprop)", 0.5, 0.999, 0.001, 0.9), 0.99),
+        _move(_slider("alpha", "α (RMSprop)", 0.5, 0.999, 0.001, 0.99), 0.9),  # torch's default α = 0.99
         _move(_slider("beta1", "β1 (Adam, AdamW)", 0.0, 0.99, 0.01, 0.9), 0.5),
         _move(_slider("log10_one_minus_beta2", "log₁₀(1 − β2)", -4.0, -0.5, 0.5, -3.0,
                       transform="one_minus_pow10"), -1.0),
@@ -248,13 +254,15 @@ _EXPLORER = {
     "id": "schedules",
     "kind": "schedule",
     "title": "Every schedule of lrbook.schedules",
+    "derived": {"eta_min": ["mul", "$floor", "$eta0"]},
     "aria": "Line plot of the learning rate (or momentum) against the step for the chosen schedule; "
     "a menu picks the schedule and sliders set its parameters.",
     "controls": [
         _select("schedule", "schedule", _SCHEDULE_NAMES, "cosine_decay"),
         _move(_slider("T", "steps shown", 20, 400, 10, 200, integer=True), 300),
         _move(_slider("eta0", "log₁₀ η₀ (peak)", -3.0, 0.0, 0.1, -1.0, transform="pow10", when={"schedule": _USES_ETA0}), -0.5),
-        _move(_slider("eta_min", "η_min (floor)", 0.0, 0.05, 0.001, 0.01, when={"schedule": _USES_ETA_MIN}), 0.03),
+        # the floor as a fraction of η₀, so that no decaying schedule can rise (η_min <= η₀ / 2)
+        _move(_slider("floor", "η_{min} / η₀ (floor)", 0.0, 0.5, 0.01, 0.1, when={"schedule": _USES_ETA_MIN}), 0.3),
         _move(_slider("decay_steps", "T (decay steps)", 1, 400, 1, 150, integer=True,
                       when={"schedule": _USES_DECAY_STEPS}), 60),
         _move(_slider("step_size", "step_size", 1, 200, 1, 50, integer=True, when={"schedule": ["step_decay"]}), 30),
@@ -267,7 +275,7 @@ _EXPLORER = {
         _move(_slider("power", "power p", 0.0, 4.0, 0.25, 2.0, when={"schedule": ["polynomial_decay"]}), 0.5),
         _move(_select("cycle", "cycle", list(_YESNO), "no", choices=_YESNO,
                       when={"schedule": ["polynomial_decay"]}), "yes"),
-        _move(_slider("T_0", "T_0 (first period)", 1, 200, 1, 30, integer=True,
+        _move(_slider("T_0", "T_{0} (first period)", 1, 200, 1, 30, integer=True,
                       when={"schedule": ["cosine_with_warm_restarts"]}), 50),
         _move(_select("T_mult", "T_mult", ["1", "2", "3"], "2", choices={"1": 1, "2": 2, "3": 3},
                       when={"schedule": ["cosine_with_warm_restarts"]}), "1"),
@@ -285,9 +293,9 @@ _EXPLORER = {
         _move(_select("three_phase", "three_phase", list(_YESNO), "no", choices=_YESNO,
                       when={"schedule": _USES_ONE_CYCLE}), "yes"),
         _move(_slider("seed", "seed", 0, 20, 1, 0, integer=True, when={"schedule": ["random_lr"]}), 7),
-        _move(_slider("warmup", "T_w (warm-up steps)", 0, 100, 1, 20, integer=True,
+        _move(_slider("warmup", "T_{w} (warm-up steps)", 0, 100, 1, 20, integer=True,
                       when={"schedule": ["linear_warmup", "warmup_stable_decay"]}), 50),
-        _move(_slider("stable_steps", "T_s (stable steps)", 0, 300, 1, 80, integer=True,
+        _move(_slider("stable_steps", "T_{s} (stable steps)", 0, 300, 1, 80, integer=True,
                       when={"schedule": ["warmup_stable_decay"]}), 30),
         _move(_select("cooldown", "cool-down shape", ["1-sqrt", "linear", "cosine", "1-square"], "1-sqrt",
                       when={"schedule": ["warmup_stable_decay"]}), "1-square"),
@@ -307,10 +315,10 @@ _WARMUP_COSINE = {
     "derived": {"T_decay": ["sub", "$T", "$T_w"], "n": ["max", "$T", ["add", "$t", 1]]},
     "marker": "$t",
     "controls": [
-        _move(_slider("eta_max", "log₁₀ η_max", -4.0, 0.0, 0.1, -3.0, transform="pow10"), -2.0),
+        _move(_slider("eta_max", "log₁₀ η_{max}", -4.0, 0.0, 0.1, -3.0, transform="pow10"), -2.0),
         _move(_slider("T", "T (total steps)", 200, 5000, 100, 2000, integer=True), 1000),
-        _move(_slider("T_w", "T_w (warm-up steps)", 0, 190, 10, 100, integer=True), 30),
-        _move(_slider("eta_min", "η_min (floor)", 0.0, 1e-4, 1e-5, 0.0), 5e-5),
+        _move(_slider("T_w", "T_{w} (warm-up steps)", 0, 190, 10, 100, integer=True), 30),
+        _move(_slider("eta_min", "η_{min} (floor)", 0.0, 1e-4, 1e-5, 0.0), 5e-5),
         _move(_slider("t", "step t", 0, 5000, 10, 50, integer=True), 1500),
     ],
     "series": [_sched("warm-up + cosine", {"fn": "linear_warmup", "kwargs": {
@@ -358,11 +366,11 @@ def _resolve(obj: Any, values: Mapping[str, Any]) -> Any:
     return obj
 
 
-_OPS = {"sub": lambda a, b: a - b, "add": lambda a, b: a + b, "max": max}
+_OPS = {"sub": lambda a, b: a - b, "add": lambda a, b: a + b, "mul": lambda a, b: a * b, "max": max}
 
 
 def _expr(expr: Any, values: Mapping[str, Any]) -> Any:
-    """A derived parameter: ``"$name"``, a number, or ``[op, a, b]`` with op in sub, add, max."""
+    """A derived parameter: ``"$name"``, a number, or ``[op, a, b]`` with op in sub, add, mul, max."""
     if isinstance(expr, list):
         return _OPS[expr[0]](_expr(expr[1], values), _expr(expr[2], values))
     return _resolve(expr, values)
@@ -573,7 +581,20 @@ def fixtures() -> dict:
         figures[fid] = {"spec": _strip(spec), "cases": cases}
     paths = [{"problem": p, "optimizer": o, "steps": n, "expected": run_path(p, o, n)} for p, o, n in _UNIT_PATHS]
     scheds = [{"schedule": s, "steps": n, "expected": schedule_values(s, n)} for s, n in _UNIT_SCHEDULES]
-    return {"tolerance": 1e-10, "figures": figures, "paths": paths, "schedules": scheds}
+    return {"tolerance": 1e-10, "figures": figures, "paths": paths, "schedules": scheds,
+            "momentum": _momentum_cases()}
+
+
+def _momentum_cases() -> list[dict]:
+    """Contraction factors and stability limits of heavy ball and Nesterov (lrbook.linear_dynamics)."""
+    cases = []
+    for nesterov in (False, True):
+        for mu in (0.0, 0.3, 0.7, 0.9, 0.99):
+            limit = float(linear_dynamics.stability_limit(mu, nesterov=nesterov))
+            zs = [0.01, 0.3, 1.0, 1.2, 0.5 * limit, 0.99 * limit, 1.01 * limit, 3.9]
+            rates = [float(linear_dynamics.momentum_contraction_factor(z, mu, nesterov=nesterov)) for z in zs]
+            cases.append({"mu": mu, "nesterov": nesterov, "limit": limit, "z": zs, "r": rates})
+    return cases
 
 
 # ------------------------------------------------------------------------------ notebook output
@@ -594,20 +615,59 @@ def _static_png(spec: Mapping, state: Mapping, dpi: int = 110) -> bytes:
         if problem.dim == 1:
             fig, ax = plt.subplots(figsize=(6.4, 3.4))
             plotting.curve_trajectories(problem, paths, ax=ax)
+            ax.set_xlabel(r"$\theta$")
+            ax.set_ylabel(r"$f(\theta)$")
         else:
-            fig, ax = plt.subplots(figsize=(6.4, 3.8))
+            if "phase" in spec:
+                fig, (phase_ax, ax) = plt.subplots(1, 2, figsize=(10.5, 4.0), gridspec_kw={"width_ratios": [1, 1.3]})
+                _draw_phase(spec, state, phase_ax)
+            else:
+                fig, ax = plt.subplots(figsize=(6.4, 3.8))
             plotting.contour_trajectories(problem, paths, ax=ax)
+            ax.set_xlabel(r"$\theta_1$")
+            ax.set_ylabel(r"$\theta_2$")
+            ax.set_aspect("equal")
     else:
         fig, ax = plt.subplots(figsize=(6.4, 3.4))
         for key, vals in data.items():
             ax.plot(np.arange(len(vals)), vals, label=key)
-        ax.set_xlabel("step t")
-        ax.set_ylabel("learning rate η_t")
+        ax.set_xlabel("step $t$")
+        momentum = any("momentum" in key for key in data)
+        ax.set_ylabel(r"momentum $\mu_t$" if momentum else r"learning rate $\eta_t$")
         ax.legend()
+    fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight", facecolor="white")
     plt.close(fig)
     return buffer.getvalue()
+
+
+def _draw_phase(spec: Mapping, state: Mapping, ax) -> None:
+    """The (η·L, μ) plane: heavy ball's contraction factor r, Nesterov's stability limit dashed."""
+    from matplotlib.colors import LinearSegmentedColormap
+
+    phase = spec["phase"]
+    cx = next(c for c in spec["controls"] if c["name"] == phase["x"])
+    cy = next(c for c in spec["controls"] if c["name"] == phase["y"])
+    kwargs = {k: v for k, v in phase["problem"].items() if k != "name"}
+    curvatures = np.array([kwargs["h_min"] / (kwargs["kappa"] * kwargs["h_min"]), 1.0])  # h / L
+    eta_l = np.linspace(cx["min"], cx["max"], 240)
+    mu = np.linspace(cy["min"], cy["max"], 200)
+    grid_e, grid_mu = np.meshgrid(eta_l, mu)
+    r = np.max([linear_dynamics.momentum_contraction_factor(grid_e * h, grid_mu) for h in curvatures], axis=0)
+    # the page's colours: hsl(210, 70 %, 35 + 60 r %), grey where r >= 1
+    blues = LinearSegmentedColormap.from_list("r", ["#1b5e9e", "#dde9f6"]).with_extremes(over="#e8e8e8")
+    mesh = ax.pcolormesh(grid_e, grid_mu, r, cmap=blues, vmin=0.0, vmax=1.0 - 1e-12, shading="auto", rasterized=True)
+    ax.plot(linear_dynamics.stability_limit(mu, nesterov=True), mu, "k--", lw=1.8, label="Nesterov's stability limit")
+    ax.plot(state[phase["x"]], state[phase["y"]], "o", color="#d62728", markeredgecolor="white", markersize=10)
+    ax.set_xlim(cx["min"], cx["max"])
+    ax.set_ylim(cy["min"], cy["max"])
+    ax.set_xlabel(r"$\eta L$")
+    ax.set_ylabel(r"$\mu$")
+    ax.grid(False)
+    ax.legend(loc="lower left", fontsize=9, frameon=True)
+    bar = ax.figure.colorbar(mesh, ax=ax, extend="max", fraction=0.06, pad=0.03)
+    bar.set_label("heavy ball's $r$ (grey: $r \\geq 1$)")
 
 
 class LiveFigure:
@@ -625,8 +685,8 @@ class LiveFigure:
         markup = (
             f'<div class="lrbook-live" data-lrbook-live="{spec_json}">'
             f'<img class="lrbook-live-static" src="data:image/png;base64,{b64}" alt="{alt}">'
-            '<p class="lrbook-live-note">This is the static version of a live figure: in the HTML book '
-            "the sliders run the optimizer in your browser.</p></div>"
+            '<p class="lrbook-live-note">A picture of the default setting. In the HTML book, with JavaScript '
+            "on, this figure is live: its sliders recompute it in your browser.</p></div>"
         )
         return {"text/html": markup, "image/png": b64, "text/plain": f"<live figure {self.spec['id']}>"}
 

@@ -3,9 +3,13 @@
 This is what ``make test`` (and so ``.ci/run``) runs, from the repository root:
 
 1. ``unit``     pytest tests -n 2 (unit and parity tests, notebook hygiene)
-2. ``nbval``    every notebook in a fresh kernel at LRBOOK_SCALE=ci, under nbval
-3. ``execute``  every notebook executed into a clean _build's execution cache, two at a time
-               (scripts/execute_notebooks.py), so that the build does not run them one by one
+2. ``nbval``    every notebook in a fresh kernel at LRBOOK_SCALE=ci, under nbval; its run of each
+               notebook is also kept, outputs and all (the pytest plugin
+               scripts/nbval_to_cache.py, loaded when ``execute`` follows)
+3. ``execute``  a clean _build's execution cache filled (scripts/execute_notebooks.py --executed):
+               every notebook that passed under nbval goes in as nbval ran it, and only the
+               others (none, normally; all of them after ``--only execute,build``) are executed,
+               two at a time, so that the build does not run any notebook again
 4. ``build``    strict book build (-W -n --keep-going) that renders from that cache
 5. ``links``    every internal link, anchor and cross-reference of the built HTML resolves and
                the sidebar reaches every page of _toc.yml (scripts/check_links.py)
@@ -18,7 +22,7 @@ against lrbook's numbers in tests/js/live_fixtures.json).
 
 It stops at the first failing step (``--keep-going`` runs the rest anyway) and
 always ends with a table of the step times and of each notebook's time under
-nbval and in the build.
+nbval and in the build's cache (with who ran it there: nbval or the execute step).
 
 Usage: python scripts/run_checks.py [--keep-going] [--only unit,nbval,execute,build,links,browser]
                                    [--scale ci|full]
@@ -77,8 +81,14 @@ def notebook_times_from_junit(path: Path) -> dict[str, float]:
     return dict(times)
 
 
-def notebook_times_from_cache(cache_dir: Path) -> dict[str, float | str]:
-    """Execution seconds per notebook from the book build's jupyter-cache ('failed' if it raised)."""
+def notebook_times_from_cache(
+    cache_dir: Path, runs: dict[str, str] | None = None
+) -> dict[str, float | str]:
+    """Execution seconds per notebook from the book build's jupyter-cache ('failed' if it raised).
+
+    ``runs``, if given, receives who executed each cached notebook: "nbval" (cached from the nbval
+    step's run), "execute" (scripts/execute_notebooks.py) or "build" (the build itself).
+    """
     if not cache_dir.exists():
         return {}
     from jupyter_cache import get_cache
@@ -89,6 +99,8 @@ def notebook_times_from_cache(cache_dir: Path) -> dict[str, float | str]:
         rel = Path(record.uri).resolve()
         key = rel.relative_to(ROOT).as_posix() if rel.is_relative_to(ROOT) else record.uri
         times[key] = float((record.data or {}).get("execution_seconds", float("nan")))
+        if runs is not None:
+            runs[key] = str((record.data or {}).get("executed_by", "build"))
     for record in cache.list_project_records():
         if getattr(record, "traceback", None):
             rel = Path(record.uri).resolve()
@@ -97,7 +109,9 @@ def notebook_times_from_cache(cache_dir: Path) -> dict[str, float | str]:
     return times
 
 
-def print_table(step_times: dict[str, tuple[float, str]], nbval: dict, build: dict) -> None:
+def print_table(
+    step_times: dict[str, tuple[float, str]], nbval: dict, build: dict, runs: dict | None = None
+) -> None:
     _banner("timings")
     print(f"{'step':<12}{'seconds':>10}  result")
     for step, (seconds, result) in step_times.items():
@@ -105,7 +119,8 @@ def print_table(step_times: dict[str, tuple[float, str]], nbval: dict, build: di
     print(f"{'total':<12}{sum(s for s, _ in step_times.values()):>10.1f}")
     notebooks = sorted(set(nbval) | set(build))
     if notebooks:
-        print(f"\n{'notebook':<40}{'nbval s':>10}{'execute s':>10}")
+        runs = runs or {}
+        print(f"\n{'notebook':<40}{'nbval s':>10}{'cache s':>10}  cached from")
 
         def fmt(value) -> str:
             if value is None:
@@ -113,7 +128,7 @@ def print_table(step_times: dict[str, tuple[float, str]], nbval: dict, build: di
             return value if isinstance(value, str) else f"{value:.1f}"
 
         for nb in notebooks:
-            print(f"{nb:<40}{fmt(nbval.get(nb)):>10}{fmt(build.get(nb)):>10}")
+            print(f"{nb:<40}{fmt(nbval.get(nb)):>10}{fmt(build.get(nb)):>10}  {runs.get(nb, '-')}")
         nb_sum = sum(v for v in nbval.values() if isinstance(v, float))
         build_sum = sum(v for v in build.values() if isinstance(v, float))
         print(f"{'sum':<40}{nb_sum:>10.1f}{build_sum:>10.1f}")
@@ -135,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     step_times: dict[str, tuple[float, str]] = {}
     nbval_times: dict[str, float] = {}
     build_times: dict = {}
+    build_runs: dict[str, str] = {}
+    executed = tmp / "executed"  # nbval's executed notebooks, for the execute step
     failed: list[str] = []
     python = sys.executable
 
@@ -145,9 +162,16 @@ def main(argv: list[str] | None = None) -> int:
         ),
         "nbval": (
             [
-                _tool("pytest"),
+                python,  # -m: the repository root on sys.path, for -p scripts.nbval_to_cache
+                "-m",
+                "pytest",
                 "--nbval-lax",
                 "--nbval-current-env",
+                *(
+                    ["-p", "scripts.nbval_to_cache", f"--nbval-executed-dir={executed}"]
+                    if "execute" in selected
+                    else []
+                ),
                 "-n",
                 "2",
                 "--dist",
@@ -164,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
             {"LRBOOK_SCALE": args.scale, "OMP_NUM_THREADS": "1"},
         ),
         "execute": (
-            [python, "scripts/execute_notebooks.py", "--jobs", "2"],
+            [python, "scripts/execute_notebooks.py", "--jobs", "2", f"--executed={executed}"],
             {"LRBOOK_SCALE": args.scale, "OMP_NUM_THREADS": "1"},
         ),
         "build": (
@@ -180,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
         "unit": "unit tests and notebook hygiene (pytest tests -n 2)",
         "nbval": f"notebooks under nbval, fresh kernels, LRBOOK_SCALE={args.scale}, "
         f"LRBOOK_SEED={os.environ.get('LRBOOK_SEED', '0')}",
-        "execute": "notebooks executed two at a time into a clean _build's cache",
+        "execute": "a clean _build's cache: the notebooks as nbval ran them, any others executed",
         "build": "strict book build, rendered from the execution cache",
         "links": "internal links, anchors, cross-references and the sidebar of the built HTML",
         "browser": "built HTML in headless Chromium",
@@ -204,7 +228,8 @@ def main(argv: list[str] | None = None) -> int:
                 if code == 5:  # pytest: no tests collected (no notebooks yet)
                     code = 0
             if step == "build":
-                build_times = notebook_times_from_cache(ROOT / "_build" / ".jupyter_cache")
+                cache_dir = ROOT / "_build" / ".jupyter_cache"
+                build_times = notebook_times_from_cache(cache_dir, build_runs)
                 index = ROOT / "_build" / "html" / "index.html"
                 if code == 0 and not index.exists():
                     code = 1
@@ -213,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
                 failed.append(step)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-        print_table(step_times, nbval_times, build_times)
+        print_table(step_times, nbval_times, build_times, build_runs)
     if failed:
         print(f"\nFAILED: {', '.join(failed)}")
         return 1

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lrbook import live, optim, problems
+from lrbook import linear_dynamics, live, optim, problems
 from lrbook import schedules as S
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -107,3 +107,59 @@ def test_figure_output_has_live_html_static_png_and_alt_text():
     assert 'class="lrbook-live"' in html and "data:image/png;base64," in html and 'alt="' in html
     spec = json.loads(__import__("html").unescape(html.split('data-lrbook-live="')[1].split('"')[0]))
     assert spec["id"] == "gd-1d"
+
+
+def test_nesterov_stability_limit_of_the_momentum_figure():
+    # the dashed curve of the (η·L, μ) plane: Nesterov (torch's nesterov=True) converges on the figure's
+    # quadratic for η·L < 2(1 + μ)/(1 + 2μ) and diverges above it; checked by running lrbook's SGD
+    spec = live.FIGURES["momentum"]
+    kw = {k: v for k, v in spec["phase"]["problem"].items() if k != "name"}
+    problem = problems.quadratic(**kw)
+    L = float(problem.eigenvalues.max())
+    for mu in (0.3, 0.5, 0.9, 0.99):  # (torch refuses nesterov=True without momentum)
+        limit = 2 * (1 + mu) / (1 + 2 * mu)
+        assert math.isclose(float(linear_dynamics.stability_limit(mu, nesterov=True)), limit)
+        for factor, converges in ((0.97, True), (1.03, False)):
+            path = live.run_path(spec["phase"]["problem"], {"name": "sgd", "lr": factor * limit / L, "momentum": mu,
+                                                             "nesterov": True}, 3000)
+            end = path[-1]
+            assert (end is not None and np.abs(end).max() < 1e-3 * np.abs(path[0]).max()) == converges, (mu, factor)
+            r = linear_dynamics.momentum_contraction_factor(factor * limit, mu, nesterov=True)
+            assert (r < 1) == converges
+    # at η·L = 2, μ = 0.9 (inside heavy ball's region) Nesterov diverges: the case the dashed curve is for
+    assert linear_dynamics.momentum_contraction_factor(2.0, 0.9) < 1
+    assert linear_dynamics.momentum_contraction_factor(2.0, 0.9, nesterov=True) > 1
+
+
+def test_schedule_explorer_floor_is_below_the_peak():
+    # the floor is a fraction (at most 1/2) of η₀, so no schedule of the explorer rises above η₀,
+    # and the decaying ones never rise, for every η₀ on its slider and the extreme floors
+    spec = live.FIGURES["schedules"]
+    eta0 = next(c for c in spec["controls"] if c["name"] == "eta0")
+    floor = next(c for c in spec["controls"] if c["name"] == "floor")
+    assert floor["max"] <= 0.5
+    base = live.default_state(spec)
+    uses_floor = floor["when"]["schedule"]
+    n_eta0 = round((eta0["max"] - eta0["min"]) / eta0["step"])
+    for k in range(0, n_eta0 + 1, 5):
+        log_eta0 = round(eta0["min"] + k * eta0["step"], 10)
+        for fraction in (floor["min"], floor["max"]):
+            for name in uses_floor:
+                state = {**base, "schedule": name, "eta0": log_eta0, "floor": fraction}
+                values = np.array(live.compute(spec, state)[name])
+                peak = 10.0**log_eta0
+                assert values.max() <= peak * (1 + 1e-12), (name, log_eta0, fraction)
+                assert values.min() >= -1e-15, (name, log_eta0, fraction)
+                if name in ("cosine_decay", "linear_decay", "polynomial_decay"):
+                    assert np.all(np.diff(values) <= 1e-15 * peak), (name, log_eta0, fraction)
+                    assert math.isclose(values[-1], fraction * peak, rel_tol=1e-9, abs_tol=1e-15), name
+
+
+def test_static_note_is_true_wherever_it_shows():
+    # the note is seen in Jupyter, and in the HTML book only when JavaScript is off (live.js rewrites it
+    # when the live version fails to start): it must not claim that this page runs the figure
+    html = live.figure("momentum")._repr_mimebundle_()["text/html"]
+    note = html.split('class="lrbook-live-note">')[1].split("</p>")[0]
+    assert "picture of the default setting" in note and "with JavaScript on" in note
+    live_js = (ROOT / "book" / "_static" / "lrbook-live" / "live.js").read_text()
+    assert "could not start" in live_js and "import(" not in live_js  # no ES module: file:// works

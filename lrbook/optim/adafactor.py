@@ -16,7 +16,7 @@ paper's :math:`\rho_t = \min(10^{-2}, 1/\sqrt t)` is the default ``lr = 1e-2``) 
     \hat V_t &= R_t C_t / \max(\mathrm{mean}(R_t), \epsilon_1)
         \quad\text{(vectors: } V_t \leftarrow V_{t-1} + (1-\hat\beta_{2,t})(g_t^2 - V_{t-1})\text{)} \\
     U_t &= g_t / \sqrt{\max(\hat V_t, \epsilon_1^2)} \\
-    \theta_t &\leftarrow \theta_{t-1} - \frac{\eta^{\mathrm{abs}}_t}{\max(1, \mathrm{RMS}(U_t)/d)}\, U_t
+    \theta_t &\leftarrow \theta_{t-1} - \frac{\eta^{\mathrm{abs}}_t}{\max(1, \mathrm{RMS}(U_t)/c_{\mathrm{u}})}\, U_t
 
 :math:`\epsilon_1` defaults to the machine epsilon of the parameter's dtype.
 torch's version has no first moment (the paper's optional :math:`\beta_1`), and

@@ -7,7 +7,7 @@ Algorithm 2 of "Large Batch Optimization for Deep Learning: Training BERT in
 function of the weight norm, the paper's :math:`\phi` (renamed: :math:`\phi` is
 Lookahead's step in this book): the identity, or :math:`\min(\cdot, c_\chi)` with
 ``clamp_value``; :math:`w_t` the update before the trust ratio, the paper's
-:math:`r_t + \lambda x_t`; :math:`y_t` the paper's :math:`r_t`, renamed because
+:math:`r_t + \lambda x_t`; :math:`n_t` the Adam-normalised step, the paper's :math:`r_t`, renamed because
 :math:`r` is a contraction factor in this book):
 
 .. math::
@@ -16,8 +16,8 @@ Lookahead's step in this book): the identity, or :math:`\min(\cdot, c_\chi)` wit
     v_t &\leftarrow \beta_2 v_{t-1} + (1-\beta_2)\, g_t^2 \\
     \hat m_t &\leftarrow m_t/(1-\beta_1^t), \qquad \hat v_t \leftarrow v_t/(1-\beta_2^t)
         \qquad\text{(omitted when } \texttt{bias\_correction=False}) \\
-    y_t &\leftarrow \hat m_t / (\sqrt{\hat v_t} + \epsilon) \\
-    w_t &\leftarrow y_t + \lambda\,\theta_{t-1} \\
+    n_t &\leftarrow \hat m_t / (\sqrt{\hat v_t} + \epsilon) \\
+    w_t &\leftarrow n_t + \lambda\,\theta_{t-1} \\
     q_t &\leftarrow \chi(\lVert\theta_{t-1}\rVert) / \lVert w_t\rVert
         \qquad\text{(trust ratio; } q_t = 1 \text{ if either norm is } 0) \\
     \theta_t &\leftarrow \theta_{t-1} - \eta_t\, q_t\, w_t
@@ -35,8 +35,8 @@ Where ``pytorch_optimizer.Lamb`` (4.1.0) differs (the tests assert each):
   ``adam_debias=True`` removes that factor;
 - weight decay decoupled *before* the update, outside the trust ratio
   (:math:`\theta \leftarrow \theta(1-\eta\lambda)`, then the trust ratio of the
-  decayed weights and of :math:`y_t` alone);
-- the trust ratio is :math:`\min(\lVert\theta\rVert, 10) / (\lVert y_t\rVert + \epsilon)`.
+  decayed weights and of :math:`n_t` alone);
+- the trust ratio is :math:`\min(\lVert\theta\rVert, 10) / (\lVert n_t\rVert + \epsilon)`.
 
 With ``bias_correction=False``, ``clamp_value=10``, ``weight_decay=0`` and
 ``eps=0`` here, and ``adam_debias=True`` there, the two are the same algorithm.

@@ -7,7 +7,11 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { compute, trajectory, makeProblem, scheduleValues, quadratic, makeOptimizer } from "../../book/_static/lrbook-live/core.js";
+// core.js is a classic script (CommonJS under node, the global lrbookCore in a browser)
+import core from "../../book/_static/lrbook-live/core.js";
+
+const { compute, trajectory, makeProblem, scheduleValues, quadratic, makeOptimizer, momentumContractionFactor,
+  stabilityLimit } = core;
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const FIX = JSON.parse(readFileSync(here + "live_fixtures.json", "utf8"));
@@ -35,7 +39,7 @@ export function assertClose(actual, expected, what) {
 }
 
 test("fixtures are not empty", () => {
-  assert.ok(FIX.paths.length >= 10 && FIX.schedules.length >= 15);
+  assert.ok(FIX.paths.length >= 10 && FIX.schedules.length >= 15 && FIX.momentum.length >= 10);
   assert.equal(Object.keys(FIX.figures).length >= 6, true);
   assert.equal(TOL, 1e-10);
 });
@@ -62,6 +66,23 @@ for (const [id, fig] of Object.entries(FIX.figures)) {
   });
 }
 
+for (const c of FIX.momentum) {
+  test(`momentum on a quadratic: r and the stability limit, μ = ${c.mu}${c.nesterov ? ", Nesterov" : ""}`, () => {
+    assertClose([stabilityLimit(c.mu, c.nesterov)], [c.limit], "limit");
+    assertClose(c.z.map((z) => momentumContractionFactor(z, c.mu, c.nesterov)), c.r, "r");
+    // r < 1 exactly below the limit (the cases include 0.99 and 1.01 times it)
+    c.z.forEach((z, i) => assert.equal(c.r[i] < 1, z < c.limit, `z = ${z}: r = ${c.r[i]}`));
+  });
+}
+
+test("core.js is a classic script: it defines the global lrbookCore when there is no module", () => {
+  const src = readFileSync(here + "../../book/_static/lrbook-live/core.js", "utf8");
+  const sandbox = {};
+  new Function("globalThis", "module", src).call(sandbox, sandbox, undefined);
+  assert.equal(typeof sandbox.lrbookCore.compute, "function");
+  assert.ok(!/^\s*(export|import)\s/m.test(src), "no ES module syntax (a browser would not run it from file://)");
+});
+
 test("a figure's moved states differ from its default (the checks can fail)", () => {
   for (const [id, fig] of Object.entries(FIX.figures)) {
     const base = JSON.stringify(fig.cases[0].expected);
@@ -82,4 +103,5 @@ test("bad input gets a clear error", () => {
   assert.throws(() => makeProblem({ name: "sphere" }), /problem must be one of/);
   assert.throws(() => scheduleValues({ fn: "nope" }, 3), /schedule must be one of/);
   assert.throws(() => makeOptimizer({ name: "adam", lr: 0.1, betas: [1.0, 0.999] }), /betas\[0\]/);
+  assert.throws(() => stabilityLimit(1.0, true), /mu \(the momentum\) must lie in \[0, 1\)/);
 });

@@ -4,8 +4,20 @@
 // (float64, torch's order of operations), so the live figures of the HTML book compute the
 // same numbers as the notebooks. tests/js/live.test.mjs checks that against fixtures written
 // by lrbook (scripts/write_live_fixtures.py) to 1e-10 relative. No DOM, no dependencies.
+//
+// A classic script, not an ES module, so that the book works when opened from disk (file://,
+// where browsers refuse to load modules): in a browser it defines the global `lrbookCore`,
+// under node it is a CommonJS module (package.json: "type": "commonjs").
 // Notation as in the book: η learning rate, μ momentum, α RMSprop's decay, β1/β2 Adam's,
 // λ weight decay, ε eps, κ condition number, h_min the smallest curvature, L = κ h_min.
+
+(function (root, factory) {
+  "use strict";
+  const api = factory();
+  if (typeof module === "object" && module.exports) module.exports = api;
+  else root.lrbookCore = api;
+})(typeof globalThis !== "undefined" ? globalThis : this, function () {
+"use strict";
 
 // ---------------------------------------------------------------- problems (lrbook.problems)
 
@@ -17,7 +29,7 @@ function checkPositive(name, value) {
 }
 
 /** f(x) = ½ xᵀHx, H = R diag(h_min, κ h_min) Rᵀ, R a rotation by `angle` radians. */
-export function quadratic({ kappa = 10.0, h_min = 1.0, angle = 0.0 } = {}) {
+function quadratic({ kappa = 10.0, h_min = 1.0, angle = 0.0 } = {}) {
   if (!(kappa >= 1)) throw new RangeError(`kappa must be >= 1 (it is h_max / h_min), got ${kappa}`);
   checkPositive("h_min", h_min);
   const c = Math.cos(angle), s = Math.sin(angle);
@@ -41,7 +53,7 @@ export function quadratic({ kappa = 10.0, h_min = 1.0, angle = 0.0 } = {}) {
 }
 
 /** f(x) = ½ c x² in one dimension (lrbook.problems.quadratic_1d). */
-export function quadratic_1d({ curvature = 2.0 } = {}) {
+function quadratic_1d({ curvature = 2.0 } = {}) {
   checkPositive("curvature", curvature);
   return {
     name: "quadratic_1d",
@@ -56,7 +68,7 @@ export function quadratic_1d({ curvature = 2.0 } = {}) {
 }
 
 /** Rosenbrock's banana (a − x)² + b (y − x²)². */
-export function rosenbrock({ a = 1.0, b = 100.0 } = {}) {
+function rosenbrock({ a = 1.0, b = 100.0 } = {}) {
   return {
     name: "rosenbrock",
     dim: 2,
@@ -78,7 +90,7 @@ function ipow(x, k) {
 }
 
 /** Beale's function Σ_i (c_i − x + x yⁱ)², c = (1.5, 2.25, 2.625). */
-export function beale() {
+function beale() {
   const C = [1.5, 2.25, 2.625];
   return {
     name: "beale",
@@ -102,7 +114,7 @@ export function beale() {
 }
 
 /** A saddle at the origin: x² − y² + ¼ y⁴. */
-export function saddle() {
+function saddle() {
   return {
     name: "saddle",
     dim: 2,
@@ -115,10 +127,10 @@ export function saddle() {
   };
 }
 
-export const PROBLEMS = { quadratic, quadratic_1d, rosenbrock, beale, saddle };
+const PROBLEMS = { quadratic, quadratic_1d, rosenbrock, beale, saddle };
 
 /** A problem from a spec {name, ...arguments}. */
-export function makeProblem(spec) {
+function makeProblem(spec) {
   const { name, ...args } = spec;
   const make = PROBLEMS[name];
   if (!make) throw new RangeError(`problem must be one of ${Object.keys(PROBLEMS).join(", ")}, got ${name}`);
@@ -141,7 +153,7 @@ function checkNonNegative(name, value) {
 }
 
 /** torch.optim.SGD: b_t = μ b_{t−1} + (1 − τ) g_t (b_1 = g_1); Nesterov steps along g_t + μ b_t. */
-export function sgd({ lr, momentum = 0, dampening = 0, weight_decay = 0, nesterov = false }) {
+function sgd({ lr, momentum = 0, dampening = 0, weight_decay = 0, nesterov = false }) {
   checkNonNegative("lr", lr);
   checkNonNegative("momentum", momentum);
   let buf = null;
@@ -156,7 +168,7 @@ export function sgd({ lr, momentum = 0, dampening = 0, weight_decay = 0, nestero
 }
 
 /** torch.optim.Adagrad: G_t = G_{t−1} + g², θ −= η_t g / (√G_t + ε), η_t = η / (1 + (t−1) d). */
-export function adagrad({ lr, lr_decay = 0, weight_decay = 0, eps = 1e-10, initial_accumulator_value = 0 }) {
+function adagrad({ lr, lr_decay = 0, weight_decay = 0, eps = 1e-10, initial_accumulator_value = 0 }) {
   checkNonNegative("lr", lr);
   let G = null, t = 0;
   return (x, grad) => {
@@ -170,7 +182,7 @@ export function adagrad({ lr, lr_decay = 0, weight_decay = 0, eps = 1e-10, initi
 }
 
 /** torch.optim.RMSprop: v = α v + (1 − α) g², θ −= η g / (√v + ε) (centered and momentum as torch). */
-export function rmsprop({ lr, alpha = 0.99, eps = 1e-8, weight_decay = 0, momentum = 0, centered = false }) {
+function rmsprop({ lr, alpha = 0.99, eps = 1e-8, weight_decay = 0, momentum = 0, centered = false }) {
   checkNonNegative("lr", lr);
   checkNonNegative("alpha", alpha);
   let v = null, gAvg = null, buf = null;
@@ -195,7 +207,7 @@ export function rmsprop({ lr, alpha = 0.99, eps = 1e-8, weight_decay = 0, moment
 }
 
 /** torch.optim.Adam / AdamW: ε added after the bias correction of √v; AdamW decays θ(1 − ηλ) first. */
-export function adam({ lr, betas = [0.9, 0.999], eps = 1e-8, weight_decay = 0, decoupled_weight_decay = false }) {
+function adam({ lr, betas = [0.9, 0.999], eps = 1e-8, weight_decay = 0, decoupled_weight_decay = false }) {
   checkNonNegative("lr", lr);
   const [beta1, beta2] = betas;
   if (!(beta1 >= 0 && beta1 < 1)) throw new RangeError(`betas[0] must be in [0, 1), got ${beta1}`);
@@ -220,11 +232,11 @@ export function adam({ lr, betas = [0.9, 0.999], eps = 1e-8, weight_decay = 0, d
 }
 
 /** torch.optim.AdamW: Adam with decoupled weight decay, default λ = 1e-2. */
-export function adamw({ weight_decay = 1e-2, ...rest }) {
+function adamw({ weight_decay = 1e-2, ...rest }) {
   return adam({ ...rest, weight_decay, decoupled_weight_decay: true });
 }
 
-export const OPTIMIZERS = {
+const OPTIMIZERS = {
   gd: (o) => sgd({ lr: o.lr }),
   sgd,
   adagrad,
@@ -234,7 +246,7 @@ export const OPTIMIZERS = {
 };
 
 /** An optimizer from a spec {name, ...hyperparameters}; unknown hyperparameters are ignored. */
-export function makeOptimizer(spec) {
+function makeOptimizer(spec) {
   const { name, label, ...args } = spec; // eslint-disable-line no-unused-vars
   const make = OPTIMIZERS[name];
   if (!make) throw new RangeError(`optimizer must be one of ${Object.keys(OPTIMIZERS).join(", ")}, got ${name}`);
@@ -246,7 +258,7 @@ export function makeOptimizer(spec) {
  * As lrbook.problems.trajectory, a run whose iterate stops being finite or leaves |x| < blowup
  * is stopped, and the remaining points are null.
  */
-export function trajectory(problem, optimizerSpec, numSteps, { start = null, blowup = 1e6 } = {}) {
+function trajectory(problem, optimizerSpec, numSteps, { start = null, blowup = 1e6 } = {}) {
   if (!(Number.isInteger(numSteps) && numSteps >= 0)) {
     throw new RangeError(`numSteps must be an integer >= 0, got ${numSteps}`);
   }
@@ -389,7 +401,7 @@ function pcg64Uniform(seed, step) {
   return Number(out >> 11n) * 2 ** -53;
 }
 
-export const SCHEDULES = {
+const SCHEDULES = {
   constant: (t, { learning_rate }) => learning_rate,
   step_decay: (t, { initial_learning_rate, step_size, gamma = 0.1 }) =>
     initial_learning_rate * gamma ** Math.floor(t / step_size),
@@ -461,7 +473,7 @@ export const SCHEDULES = {
  * {fn: "linear_warmup", kwargs: {schedule: spec, warmup_steps, start = 0, shift = true}} and
  * {fn: "join_schedules", kwargs: {schedules: [spec, ...], boundaries: [...]}}.
  */
-export function makeSchedule(spec) {
+function makeSchedule(spec) {
   const { fn, kwargs = {} } = spec;
   if (fn === "linear_warmup") {
     const inner = makeSchedule(kwargs.schedule);
@@ -489,9 +501,34 @@ export function makeSchedule(spec) {
 }
 
 /** η_0, ..., η_{n−1} of a schedule spec. */
-export function scheduleValues(spec, n) {
+function scheduleValues(spec, n) {
   const s = makeSchedule(spec);
   return Array.from({ length: n }, (_, t) => s(t));
+}
+
+// ---------------------------------------------------------------- momentum on a quadratic (lrbook.linear_dynamics)
+// One eigendirection of curvature h, z = η h: the error follows e_t = a e_{t−1} − b e_{t−2} with
+// heavy ball a = 1 + μ − z, b = μ and Nesterov (torch's nesterov=True) a = (1 + μ)(1 − z), b = μ(1 − z).
+
+function checkMomentum(mu) {
+  if (!(mu >= 0 && mu < 1)) throw new RangeError(`mu (the momentum) must lie in [0, 1), got ${mu}`);
+}
+
+/** Contraction factor per step r: the largest modulus of the roots of x² − a x + b (lrbook.linear_dynamics). */
+function momentumContractionFactor(z, mu, nesterov = false) {
+  checkMomentum(mu);
+  const a = nesterov ? (1 + mu) * (1 - z) : 1 + mu - z;
+  const b = nesterov ? mu * (1 - z) : mu;
+  const disc = a * a - 4 * b;
+  if (disc < 0) return Math.sqrt(b); // complex pair: |x|² = b
+  const s = Math.sqrt(disc);
+  return Math.max(Math.abs((a + s) / 2), Math.abs((a - s) / 2));
+}
+
+/** Largest stable z = η h: 2(1 + μ) for heavy ball, 2(1 + μ)/(1 + 2μ) for Nesterov (lrbook.linear_dynamics). */
+function stabilityLimit(mu, nesterov = false) {
+  checkMomentum(mu);
+  return nesterov ? (2 * (1 + mu)) / (1 + 2 * mu) : 2 * (1 + mu);
 }
 
 // ---------------------------------------------------------------- figure specs
@@ -499,7 +536,7 @@ export function scheduleValues(spec, n) {
 // controls; resolve() substitutes the control values (after each control's transform).
 
 /** The value a control's raw (slider) value stands for: 10^v, v·factor, or v. */
-export function controlValue(control, raw) {
+function controlValue(control, raw) {
   if (control.type === "select") {
     if (!control.options.includes(raw)) throw new RangeError(`${control.name} must be one of ${control.options.join(", ")}, got ${raw}`);
     return control.choices ? control.choices[raw] : raw;
@@ -511,7 +548,7 @@ export function controlValue(control, raw) {
   return v;
 }
 
-const OPS = { sub: (a, b) => a - b, add: (a, b) => a + b, max: (a, b) => Math.max(a, b) };
+const OPS = { sub: (a, b) => a - b, add: (a, b) => a + b, mul: (a, b) => a * b, max: (a, b) => Math.max(a, b) };
 
 function evaluate(expr, values) {
   if (Array.isArray(expr)) return OPS[expr[0]](evaluate(expr[1], values), evaluate(expr[2], values));
@@ -519,7 +556,7 @@ function evaluate(expr, values) {
 }
 
 /** Replace every "$name" string in `obj` by values[name] (recursively). */
-export function resolve(obj, values) {
+function resolve(obj, values) {
   if (typeof obj === "string" && obj.startsWith("$")) {
     const key = obj.slice(1);
     if (!(key in values)) throw new RangeError(`unknown parameter ${obj}`);
@@ -533,13 +570,13 @@ export function resolve(obj, values) {
 }
 
 /** Is a series/control shown for this state? ("when": {control: value or [values]}) */
-export function active(item, state) {
+function active(item, state) {
   if (!item.when) return true;
   return Object.entries(item.when).every(([k, v]) => (Array.isArray(v) ? v.includes(state[k]) : state[k] === v));
 }
 
 /** The parameter values of a state {control name: raw value}. */
-export function parameterValues(spec, state) {
+function parameterValues(spec, state) {
   const values = {};
   for (const c of spec.controls) values[c.name] = controlValue(c, state[c.name]);
   for (const [name, expr] of Object.entries(spec.derived || {})) values[name] = evaluate(expr, values);
@@ -550,7 +587,7 @@ export function parameterValues(spec, state) {
  * Everything a figure computes for a state: for "trajectory" figures one path per active
  * series, for "schedule" figures the values η_0..η_{n−1} per active series.
  */
-export function compute(spec, state) {
+function compute(spec, state) {
   const values = parameterValues(spec, state);
   const out = {};
   for (const series of spec.series) {
@@ -569,3 +606,33 @@ export function compute(spec, state) {
   }
   return out;
 }
+
+// ---------------------------------------------------------------- the public API
+return {
+  quadratic,
+  quadratic_1d,
+  rosenbrock,
+  beale,
+  saddle,
+  PROBLEMS,
+  makeProblem,
+  sgd,
+  adagrad,
+  rmsprop,
+  adam,
+  adamw,
+  OPTIMIZERS,
+  makeOptimizer,
+  trajectory,
+  SCHEDULES,
+  makeSchedule,
+  scheduleValues,
+  controlValue,
+  resolve,
+  active,
+  parameterValues,
+  compute,
+  momentumContractionFactor,
+  stabilityLimit,
+};
+});

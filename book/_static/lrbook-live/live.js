@@ -1,7 +1,10 @@
 // lrbook-live: draws the live figures of the HTML book (loaded on every page by _config.yml).
 // A notebook cell (lrbook.live.figure) writes <div class="lrbook-live" data-lrbook-live="spec">
 // with a static PNG inside; this script replaces the PNG on screen (it stays for print) by
-// SVG drawings and controls, and recomputes with core.js on every input.
+// SVG drawings and controls, and recomputes with core.js on every input. core.js is a classic
+// script loaded before this one (it defines window.lrbookCore), so the figures also run when the
+// built book is opened from disk (file://), where browsers refuse to load ES modules; if it is
+// missing, this script loads it, and if that fails the static picture stays, with a note saying so.
 // Each figure exposes its numbers in <output class="lrbook-live-readout" data-values="...">,
 // which tests/live_figures_check.py compares with lrbook's fixtures.
 (function () {
@@ -16,6 +19,19 @@
     if (text !== undefined) e.textContent = text;
     if (parent) parent.appendChild(e);
     return e;
+  }
+
+  // text with subscripts written "_{...}" (η_{t}, T_{w}): <sub> in HTML, a lowered tspan in SVG
+  function rich(node, text) {
+    var svgNode = node.namespaceURI === NS;
+    String(text).split(/(_\{[^}]*\})/).forEach(function (part) {
+      if (!part) return;
+      if (part.slice(0, 2) !== "_{") { node.appendChild(document.createTextNode(part)); return; }
+      var sub = part.slice(2, -1);
+      if (svgNode) el("svg:tspan", { "baseline-shift": "sub", "font-size": "75%" }, node, sub);
+      else el("sub", {}, node, sub);
+    });
+    return node;
   }
 
   function fmt(v) {
@@ -50,19 +66,23 @@
       el("svg:line", { x1: sx(v), x2: sx(v), y1: T + H, y2: T + H + 4, stroke: "#444" }, svg);
       el("svg:text", { x: sx(v), y: T + H + 16, "text-anchor": "middle", "font-size": 12 }, svg, tickFmt(v));
     });
+    var widest = 0;
     ticks(ylim[0], ylim[1], 5).forEach(function (v) {
       el("svg:line", { x1: L - 4, x2: L, y1: sy(v), y2: sy(v), stroke: "#444" }, svg);
       el("svg:text", { x: L - 6, y: sy(v) + 4, "text-anchor": "end", "font-size": 12 }, svg, tickFmt(v));
+      widest = Math.max(widest, tickFmt(v).length);
     });
-    el("svg:text", { x: L + W / 2, y: T + H + 34, "text-anchor": "middle", "font-size": 13 }, svg, xlabel);
-    el("svg:text", { x: 14, y: T + H / 2, "text-anchor": "middle", "font-size": 13,
-      transform: "rotate(-90 14 " + (T + H / 2) + ")" }, svg, ylabel);
+    rich(el("svg:text", { x: L + W / 2, y: T + H + 34, "text-anchor": "middle", "font-size": 13 }, svg), xlabel);
+    // the y label sits left of this panel's tick labels (about 7 px a character at 12 px)
+    var ylx = Math.max(12, L - 16 - 7 * widest);
+    rich(el("svg:text", { x: ylx, y: T + H / 2, "text-anchor": "middle", "font-size": 13,
+      transform: "rotate(-90 " + ylx + " " + (T + H / 2) + ")" }, svg), ylabel);
     var clip = "clip" + Math.random().toString(36).slice(2);
     var defs = el("svg:defs", {}, svg);
     var cp = el("svg:clipPath", { id: clip }, defs);
     el("svg:rect", { x: L, y: T, width: W, height: H }, cp);
     var g = el("svg:g", { "clip-path": "url(#" + clip + ")" }, svg);
-    return { x: sx, y: sy, g: g };
+    return { x: sx, y: sy, g: g, box: box };
   }
 
   // contour lines of f on a grid (marching squares, one segment per cell crossing)
@@ -110,11 +130,30 @@
     if (good.length) el("svg:circle", { cx: ax.x(good[0][0]), cy: ax.y(good[0][1]), r: 4, fill: "#000" }, ax.g);
   }
 
-  function legend(svg, x, y, keys) {
-    keys.forEach(function (k, i) {
-      el("svg:line", { x1: x, x2: x + 18, y1: y + 14 * i, y2: y + 14 * i, stroke: COLORS[i % COLORS.length], "stroke-width": 3 }, svg);
-      el("svg:text", { x: x + 22, y: y + 4 + 14 * i, "font-size": 12 }, svg, k);
+  // a legend (white box) in the corner of the panel that covers the fewest of `points` (pixels);
+  // `avoid` (the start point, the minimum) must not be covered at all; or at `at` = [x, y]
+  function legend(svg, ax, keys, points, avoid, at) {
+    var w = 30 + 7 * Math.max.apply(null, keys.map(function (k) { return k.length; })), h = 8 + 15 * keys.length;
+    var b = ax.box, pad = 6;
+    var corners = [[b.x + pad, b.y + pad], [b.x + b.w - pad - w, b.y + pad],
+      [b.x + b.w - pad - w, b.y + b.h - pad - h], [b.x + pad, b.y + b.h - pad - h]];
+    var cost = corners.map(function (c) {
+      var inside = function (p) { return p[0] >= c[0] - 4 && p[0] <= c[0] + w + 4 && p[1] >= c[1] - 4 && p[1] <= c[1] + h + 4; };
+      return points.filter(inside).length + 1000 * (avoid || []).filter(inside).length;
     });
+    var best = cost.indexOf(Math.min.apply(null, cost));
+    var x = at ? at[0] : corners[best][0], y = at ? at[1] : corners[best][1];
+    el("svg:rect", { x: x, y: y, width: w, height: h, fill: "#fff", "fill-opacity": 0.85, stroke: "#bbb", rx: 3,
+      class: "lrbook-live-legend" }, svg);
+    keys.forEach(function (k, i) {
+      var ly = y + 11 + 15 * i;
+      el("svg:line", { x1: x + 5, x2: x + 23, y1: ly, y2: ly, stroke: COLORS[i % COLORS.length], "stroke-width": 3 }, svg);
+      el("svg:text", { x: x + 27, y: ly + 4, "font-size": 12 }, svg, k);
+    });
+  }
+
+  function pixels(ax, pts) {
+    return pts.filter(function (p) { return p !== null; }).map(function (p) { return [ax.x(p[0]), ax.y(p[1])]; });
   }
 
   function mount(root, core) {
@@ -123,22 +162,23 @@
     spec.controls.forEach(function (c) { state[c.name] = c.value; });
     var live = el("div", { class: "lrbook-live-ui" });
     root.insertBefore(live, root.firstChild);
-    var svg = el("svg:svg", { role: "img", "aria-label": spec.aria, viewBox: "0 0 720 340", width: "100%",
+    // a figure with a phase plane has a row below the panels for its colour scale and line key
+    var svg = el("svg:svg", { role: "img", "aria-label": spec.aria, viewBox: "0 0 720 " + (spec.phase ? 372 : 340), width: "100%",
       class: "lrbook-live-svg", style: "max-width:720px;background:#fff" }, live);
     var form = el("div", { class: "lrbook-live-controls" }, live);
     var readout = el("output", { class: "lrbook-live-readout", "aria-live": "polite" }, live);
     var inputs = {};
     spec.controls.forEach(function (c) {
       var wrap = el("label", { class: "lrbook-live-control", "data-control": c.name }, form);
-      el("span", { class: "lrbook-live-label" }, wrap, c.label + " ");
+      rich(el("span", { class: "lrbook-live-label" }, wrap), c.label + " ");
       var input;
       if (c.type === "select") {
-        input = el("select", { name: c.name, "aria-label": c.label }, wrap);
+        input = el("select", { name: c.name, "aria-label": c.label.replace(/_\{([^}]*)\}/g, "_$1") }, wrap);
         c.options.forEach(function (o) { el("option", { value: o }, input, o); });
         input.value = c.value;
       } else {
         input = el("input", { type: "range", name: c.name, min: c.min, max: c.max, step: c.step,
-          value: c.value, "aria-label": c.label }, wrap);
+          value: c.value, "aria-label": c.label.replace(/_\{([^}]*)\}/g, "_$1") }, wrap);
         var shown = el("span", { class: "lrbook-live-value" }, wrap);
         input._shown = shown;
       }
@@ -173,7 +213,7 @@
         var ymax = Math.max.apply(null, ys.concat([1e-12])) * 1.08;
         var isMom = keys.some(function (k) { return /momentum/.test(k); });
         var ax = axes(svg, { x: 70, y: 12, w: 620, h: 270 }, [0, Math.max(n - 1, 1)], [0, ymax], "step t",
-          isMom ? "momentum μ_t" : "learning rate η_t");
+          isMom ? "momentum μ_{t}" : "learning rate η_{t}");
         keys.forEach(function (k, i) {
           polyline(ax, data[k].map(function (v, t) { return [t, v]; }), COLORS[i], false);
         });
@@ -184,17 +224,18 @@
         }
         if (values.T_w !== undefined) {
           el("svg:line", { x1: ax.x(values.T_w), x2: ax.x(values.T_w), y1: ax.y(0), y2: ax.y(ymax), stroke: "#2ca02c", "stroke-dasharray": "2 3" }, ax.g);
-          el("svg:text", { x: ax.x(values.T_w) + 4, y: 28, "font-size": 12, fill: "#2ca02c" }, svg, "T_w");
+          rich(el("svg:text", { x: ax.x(values.T_w) + 4, y: 28, "font-size": 12, fill: "#2ca02c" }, svg), "T_{w}");
         }
-        legend(svg, 480, 30, keys);
+        var curves = [].concat.apply([], keys.map(function (k) { return pixels(ax, data[k].map(function (v, t) { return [t, v]; })); }));
+        legend(svg, ax, keys, curves, []);
         return;
       }
       var problem = problemOf(values);
       var left = 70, width = 620;
-      if (spec.phase) { drawPhase(values); left = 420; width = 280; }
+      if (spec.phase) { drawPhase(values); left = 430; width = 280; }
       if (problem.dim === 1) {
         var xl = problem.xlim, fy = [0, problem.f([xl[1]]) * 1.05];
-        var ax1 = axes(svg, { x: left, y: 12, w: width, h: 270 }, xl, fy, "x", "f(x)");
+        var ax1 = axes(svg, { x: left, y: 12, w: width, h: 270 }, xl, fy, "θ", "f(θ)");
         var curve = [];
         for (var i = 0; i <= 200; i++) { var x = xl[0] + ((xl[1] - xl[0]) * i) / 200; curve.push([x, problem.f([x])]); }
         el("svg:path", { d: curve.map(function (p, i) { return (i ? "L" : "M") + ax1.x(p[0]) + " " + ax1.y(p[1]); }).join(""), stroke: "#888", fill: "none" }, ax1.g);
@@ -203,38 +244,61 @@
         });
       } else {
         var xlim = problem.xlim, ylim = problem.ylim;
-        // keep the aspect ratio 1:1 inside the panel
-        var h = 290, w = Math.min(width, (h * (xlim[1] - xlim[0])) / (ylim[1] - ylim[0]));
-        var ax2 = axes(svg, { x: left, y: 6, w: w, h: h }, xlim, ylim, "x₁", "x₂");
+        // keep the aspect ratio 1:1 inside the panel (a wide landscape in a narrow panel gets shorter)
+        var ratio = (xlim[1] - xlim[0]) / (ylim[1] - ylim[0]);
+        var h = Math.min(290, width / ratio), w = Math.min(width, h * ratio);
+        // next to the phase plane the panel is short: it goes to the top, its legend below it
+        var top = spec.phase ? 6 : 6 + (290 - h) / 2;
+        var ax2 = axes(svg, { x: left, y: top, w: w, h: h }, xlim, ylim, "θ_{1}", "θ_{2}");
         contours(ax2, problem.f, xlim, ylim);
         el("svg:path", { d: "M" + (ax2.x(problem.minimizer[0]) - 5) + " " + ax2.y(problem.minimizer[1]) + "l10 0m-5 -5l0 10", stroke: "#000", "stroke-width": 2 }, ax2.g);
         keys.forEach(function (k, i) { polyline(ax2, data[k], COLORS[i], keys.length === 1); });
-        legend(svg, left + 8, 20, keys);
+        var along = [].concat.apply([], keys.map(function (k) { return pixels(ax2, data[k]); }));
+        var below = spec.phase && h < 230 ? [left, top + h + 44] : null;
+        legend(svg, ax2, keys, along, pixels(ax2, [problem.start, problem.minimizer]), below);
       }
     }
 
-    function rate(etaL, mu, h) {
-      // spectral radius of heavy ball on curvature h: roots of z² − (1 + μ − η h) z + μ
-      var b = 1 + mu - etaL * h, disc = b * b - 4 * mu;
-      if (disc < 0) return Math.sqrt(mu);
-      var s = Math.sqrt(disc);
-      return Math.max(Math.abs((b + s) / 2), Math.abs((b - s) / 2));
+    // heavy ball's contraction factor r at (η·L, μ): the slower of the two eigendirections
+    function phaseRate(etaL, mu, curvatures, nesterov) {
+      return Math.max.apply(null, curvatures.map(function (h) { return core.momentumContractionFactor(etaL * h, mu, nesterov); }));
     }
+
+    function phaseCurvatures() {
+      var p = core.makeProblem(spec.phase.problem);
+      return [spec.phase.problem.h_min / p.L, 1.0]; // curvatures h/L
+    }
+
+    function shade(r) { return r >= 1 ? "#e8e8e8" : "hsl(210,70%," + (35 + 60 * r) + "%)"; }
 
     function drawPhase(values) {
       var cx = inputs[spec.phase.x].control, cy = inputs[spec.phase.y].control;
-      var p = core.makeProblem(spec.phase.problem);
-      var ev = [spec.phase.problem.h_min / p.L, 1.0]; // curvatures h/L
+      var ev = phaseCurvatures();
       var ax = axes(svg, { x: 60, y: 6, w: 300, h: 290 }, [cx.min, cx.max], [cy.min, cy.max], "η·L", "μ");
       var n = 60, m = 50;
       for (var i = 0; i < n; i++) for (var j = 0; j < m; j++) {
         var e = cx.min + ((cx.max - cx.min) * (i + 0.5)) / n, u = cy.min + ((cy.max - cy.min) * (j + 0.5)) / m;
-        var r = Math.max(rate(e, u, ev[0]), rate(e, u, ev[1]));
-        var fill = r >= 1 ? "#e8e8e8" : "hsl(210,70%," + (35 + 60 * r) + "%)";
         el("svg:rect", { x: ax.x(cx.min + ((cx.max - cx.min) * i) / n), y: ax.y(cy.min + ((cy.max - cy.min) * (j + 1)) / m),
-          width: 300 / n + 0.5, height: 290 / m + 0.5, fill: fill }, ax.g);
+          width: 300 / n + 0.5, height: 290 / m + 0.5, fill: shade(phaseRate(e, u, ev, false)) }, ax.g);
       }
-      el("svg:text", { x: 330, y: 24, "text-anchor": "end", "font-size": 12 }, svg, "grey: diverges; darker: faster");
+      // Nesterov's stability limit η·L < 2(1 + μ)/(1 + 2μ): left of the dashed curve it converges
+      var d = "";
+      for (var k = 0; k <= 60; k++) {
+        var mu = cy.min + ((cy.max - cy.min) * k) / 60;
+        d += (k ? "L" : "M") + ax.x(core.stabilityLimit(mu, true)).toFixed(2) + " " + ax.y(mu).toFixed(2);
+      }
+      el("svg:path", { d: d, stroke: "#000", "stroke-width": 2, "stroke-dasharray": "6 4", fill: "none",
+        class: "lrbook-live-nesterov-limit" }, ax.g);
+      // key: colour scale of heavy ball's r, the grey of divergence, Nesterov's limit
+      var ky = 356;
+      el("svg:text", { x: 20, y: ky + 4, "font-size": 12 }, svg, "heavy ball's r:");
+      el("svg:text", { x: 128, y: ky + 4, "font-size": 12, "text-anchor": "end" }, svg, "0");
+      for (var q = 0; q < 20; q++) el("svg:rect", { x: 133 + 5 * q, y: ky - 6, width: 5.5, height: 12, fill: shade((q + 0.5) / 20) }, svg);
+      el("svg:text", { x: 238, y: ky + 4, "font-size": 12 }, svg, "1");
+      el("svg:rect", { x: 258, y: ky - 6, width: 14, height: 12, fill: shade(1), stroke: "#999" }, svg);
+      el("svg:text", { x: 277, y: ky + 4, "font-size": 12 }, svg, "r ≥ 1: diverges");
+      el("svg:line", { x1: 400, x2: 430, y1: ky, y2: ky, stroke: "#000", "stroke-width": 2, "stroke-dasharray": "6 4" }, svg);
+      el("svg:text", { x: 436, y: ky + 4, "font-size": 12 }, svg, "Nesterov's stability limit");
       var dot = el("svg:circle", { cx: ax.x(state[spec.phase.x]), cy: ax.y(state[spec.phase.y]), r: 8, fill: "#d62728",
         stroke: "#fff", "stroke-width": 2, class: "lrbook-live-handle" }, svg);
       el("svg:title", {}, dot, "drag to set η·L and μ (or use the sliders)");
@@ -295,17 +359,22 @@
       });
       Object.keys(data).forEach(function (k) {
         var v = data[k];
-        if (k === "marker") { text.push("η at step " + v[0] + " = " + fmt(v[1])); return; }
+        if (k === "marker") { text.push("η at t = " + v[0] + ": " + fmt(v[1])); return; }
         if (spec.kind === "schedule") {
           var sym = /momentum/.test(k) ? "μ" : "η";
-          text.push(k + ": " + sym + "_0 = " + fmt(v[0]) + ", " + sym + "_" + (v.length - 1) + " = " + fmt(v[v.length - 1]));
+          text.push(k + ": " + sym + " at t = 0: " + fmt(v[0]) + ", at t = " + (v.length - 1) + ": " + fmt(v[v.length - 1]));
         } else {
           var last = v[v.length - 1];
           if (last === null) { text.push(k + ": diverged"); return; }
           var p = problemOf(values);
-          text.push(k + ": x_" + (v.length - 1) + " = (" + last.map(fmt).join(", ") + "), f = " + fmt(p.f(last)));
+          text.push(k + ": θ after " + (v.length - 1) + " steps = (" + last.map(fmt).join(", ") + "), f = " + fmt(p.f(last)));
         }
       });
+      if (spec.phase) {
+        var ev = phaseCurvatures(), e = state[spec.phase.x], u = state[spec.phase.y];
+        text.push("r per step: heavy ball " + fmt(phaseRate(e, u, ev, false)) + ", Nesterov " + fmt(phaseRate(e, u, ev, true)) +
+          " (Nesterov's limit η·L < " + fmt(core.stabilityLimit(u, true)) + ")");
+      }
       readout.textContent = text.join(" · ");
       readout.setAttribute("data-values", JSON.stringify(data));
       // datalist ticks for the stability marks
@@ -320,11 +389,15 @@
           box = inp._marks = el("span", { class: "lrbook-live-marks", "aria-hidden": "true" }, holder);
         }
         box.innerHTML = "";
-        stabilityMark(c, values).forEach(function (m) {
+        var marks = stabilityMark(c, values);
+        marks.forEach(function (m, i) {
           var f = (m.value - c.min) / (c.max - c.min);
           if (f < 0 || f > 1) return;
-          // the thumb's centre travels from 8 px to width − 8 px
-          el("span", { class: "lrbook-live-mark", style: "left: calc(8px + (100% - 16px) * " + f.toFixed(4) + ")" }, box, "▲" + m.label);
+          // the thumb's centre travels from 8 px to width − 8 px; with two marks the first one's
+          // label goes to the left of its triangle, so that close marks (1/L, 2/L) do not overlap
+          var leftLabel = marks.length > 1 && i === 0;
+          el("span", { class: "lrbook-live-mark" + (leftLabel ? " lrbook-live-mark-left" : ""),
+            style: "left: calc(8px + (100% - 16px) * " + f.toFixed(4) + ")" }, box, leftLabel ? m.label + "▲" : "▲" + m.label);
         });
       });
     }
@@ -334,12 +407,35 @@
     root.setAttribute("data-lrbook-live-ready", "1");
   }
 
-  function start() {
-    var roots = document.querySelectorAll(".lrbook-live[data-lrbook-live]");
-    if (!roots.length) return;
-    import(base + "core.js").then(function (core) {
-      roots.forEach(function (root) { mount(root, core); });
+  // the static picture stays; its note says why
+  function failed(root, why) {
+    var ui = root.querySelector(".lrbook-live-ui");
+    if (ui) ui.parentNode.removeChild(ui);
+    root.classList.remove("lrbook-live-on");
+    var note = root.querySelector(".lrbook-live-note");
+    if (note) note.textContent = "The live version of this figure could not start (" + why + "); this is a picture of its default setting.";
+    root.setAttribute("data-lrbook-live-failed", why);
+  }
+
+  function mountAll(roots, core) {
+    roots.forEach(function (root) {
+      try { mount(root, core); } catch (err) { failed(root, "error: " + err.message); if (window.console) console.error(err); }
     });
+  }
+
+  function start() {
+    var roots = Array.prototype.slice.call(document.querySelectorAll(".lrbook-live[data-lrbook-live]"));
+    if (!roots.length) return;
+    if (window.lrbookCore) { mountAll(roots, window.lrbookCore); return; }
+    // core.js was not loaded before this script: load it (a classic script also loads from file://)
+    var script = document.createElement("script");
+    script.src = base + "core.js";
+    script.onload = function () {
+      if (window.lrbookCore) mountAll(roots, window.lrbookCore);
+      else roots.forEach(function (root) { failed(root, "core.js did not define lrbookCore"); });
+    };
+    script.onerror = function () { roots.forEach(function (root) { failed(root, "its script core.js did not load"); }); };
+    document.head.appendChild(script);
   }
 
   var css = document.createElement("style");
@@ -351,7 +447,9 @@
     ".lrbook-live-slider input { margin: 0; }" +
     ".lrbook-live-marks { position: absolute; left: 0; right: 0; top: 1.3em; height: 1em; }" +
     ".lrbook-live-mark { position: absolute; transform: translateX(-0.45em); font-size: 0.75em; color: #b00; white-space: nowrap; }" +
+    ".lrbook-live-mark-left { transform: translateX(calc(-100% + 0.45em)); }" +
     ".lrbook-live-readout { display: block; font-size: 0.85em; font-family: monospace; }" +
+    ".lrbook-live-label sub { font-size: 75%; }" +
     ".lrbook-live-ui { background: #fff; color: #222; padding: 0.3em; }" +
     "@media print { .lrbook-live-ui { display: none; } .lrbook-live-on > .lrbook-live-static { display: block; } }";
   document.head.appendChild(css);
