@@ -233,7 +233,10 @@ class MFResult:
     ``val_rmse[e]``/``test_rmse[e]``: after epoch ``e + 1``; ``best_epoch`` the
     (0-based) epoch of the lowest validation RMSE; ``test_sq_error``: the test
     squared errors at that epoch, shape ``(len(test),)``; ``epoch_seconds``: mean
-    wall-clock seconds of a training epoch; ``state_bytes``: optimizer state.
+    wall-clock seconds of a training epoch; ``state_bytes``: optimizer state;
+    ``model`` and ``optimizer``: the trained :class:`BiasedMF` and its optimizer
+    (with its state, e.g. Adagrad's sums :math:`G`) after the last epoch run,
+    which need not be the best one.
     """
 
     val_rmse: list[float]
@@ -242,6 +245,8 @@ class MFResult:
     test_sq_error: np.ndarray
     epoch_seconds: float
     state_bytes: int
+    model: BiasedMF | None = None
+    optimizer: torch.optim.Optimizer | None = None
 
     @property
     def best_val(self) -> float:
@@ -307,10 +312,11 @@ def train_mf(splits: RatingSplits, optimizer: str, lr: float, *, seed: int, dim:
     missing = epochs - len(val_curve)
     if not val_curve:
         return MFResult([float("nan")] * epochs, [float("nan")] * epochs, 0,
-                        np.full(len(splits.test), np.nan), float(np.mean(seconds)), state_bytes)
+                        np.full(len(splits.test), np.nan), float(np.mean(seconds)), state_bytes,
+                        model, opt)
     best = int(np.argmin(val_curve))
     return MFResult(val_curve + [float("nan")] * missing, test_curve + [float("nan")] * missing,
-                    best, sq_errors[best], float(np.mean(seconds)), state_bytes)
+                    best, sq_errors[best], float(np.mean(seconds)), state_bytes, model, opt)
 
 
 def bucket_rmse(sq_error: np.ndarray, test_items: np.ndarray, item_counts: np.ndarray,

@@ -78,6 +78,18 @@ def test_train_mf_learns_with_every_optimizer(name):
     assert (res.state_bytes == 0) == (name == "SGD")
 
 
+def test_train_mf_returns_the_trained_model_and_optimizer_state():
+    s = _splits()
+    res = R.train_mf(s, "Adagrad", 0.1, seed=0, dim=4, epochs=2, batch_size=512)
+    with torch.no_grad():  # the returned model is the one after the last epoch
+        pred = res.model(s.test.user, s.test.item).clamp(1, 5)
+    rmse = float(torch.sqrt(torch.mean((pred.double() - s.test.rating.double()) ** 2)))
+    assert np.isclose(rmse, res.test_rmse[-1], rtol=1e-12)
+    G = res.optimizer.state[res.model.item.weight]["sum"]  # Adagrad's G: only rows seen in training
+    seen = torch.as_tensor(s.item_counts() > 0)
+    assert (G[seen] > 0).all() and (G[~seen] == 0).all()
+
+
 def test_train_mf_reports_divergence_as_nan_and_rejects_bad_input():
     s = _splits()
     res = R.train_mf(s, "SGD", 1e6, seed=0, dim=4, epochs=3, batch_size=512)
