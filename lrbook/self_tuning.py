@@ -13,6 +13,9 @@ r"""Helpers of the chapter *Learning rates that tune themselves*.
   ``U`` steps of SGD as a differentiable function of :math:`\log\eta`
   (back-propagation through the whole unrolled run, Maclaurin et al. 2015), and
   gradient descent on :math:`\log\eta` with it.
+- :func:`summarise_runs`: one row of the chapter's comparison tables (test
+  accuracy, and the cost of reaching a target validation accuracy counted from
+  the start of all work, tuning included).
 """
 
 from __future__ import annotations
@@ -22,13 +25,15 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import torch
 from torch import Tensor, nn
 
-from lrbook.models import _endless, _eval_model
+import lrbook.stats
+from lrbook.models import _endless, _eval_model, steps_to_target
 
-__all__ = ["AnyRun", "meta_learn_lr", "train_any", "unrolled_val_loss"]
+__all__ = ["AnyRun", "meta_learn_lr", "summarise_runs", "train_any", "unrolled_val_loss"]
 
 
 @dataclass
@@ -83,7 +88,9 @@ def train_any(
         if int(v) != v or v < 1:
             raise ValueError(f"{name} must be a positive integer, got {v!r}")
     torch.manual_seed(seed)
-    model = make_model().to(device=X_train.device, dtype=X_train.dtype)
+    # integer inputs (token ids) keep the model's own floating dtype
+    dtype = X_train.dtype if X_train.is_floating_point() else None
+    model = make_model().to(device=X_train.device, dtype=dtype)
     optimizer = make_optimizer(model.parameters())
     needs_closure = getattr(type(optimizer), "requires_loss_closure", False)
     has_modes = callable(getattr(optimizer, "eval", None)) and callable(getattr(optimizer, "train", None))
@@ -194,3 +201,53 @@ def meta_learn_lr(
         log_lr.grad = grad
         meta.step()
     return pd.DataFrame(rows)
+
+
+def summarise_runs(
+    name: str,
+    histories: Sequence[pd.DataFrame],
+    num_steps: int,
+    target: float,
+    cpu_per_run: float,
+    tuning_steps: int = 0,
+    tuning_seconds: float = 0.0,
+) -> dict:
+    r"""One row of a comparison table from the histories of one method's report runs.
+
+    ``histories``: one per report seed, each with the columns ``step``,
+    ``val_acc``, ``test_acc`` and ``forwards`` of :func:`train_any` (for a run
+    without line search, ``forwards`` equals ``step``), all runs of length
+    ``num_steps``. The time to target of one run is the first evaluated step
+    with ``val_acc >= target`` (:func:`lrbook.models.steps_to_target`); its CPU
+    seconds are ``cpu_per_run`` (one full run) times that fraction of
+    ``num_steps``. A method that was tuned first pays ``tuning_steps``
+    backward passes (and as many forward passes) and ``tuning_seconds``
+    before its report run.
+
+    Returns a dict with ``method``; ``runs`` (full-length runs paid for,
+    ``1 + tuning_steps // num_steps``); ``test acc`` (a
+    :class:`lrbook.stats.MeanSE` of the final test accuracies); ``reached``
+    (``"k/n"`` seeds that reached the target); ``backward passes to
+    target``, ``forward passes to target`` and ``CPU s to target`` (tuning cost
+    plus the mean over the seeds; ``inf`` unless every seed reached the
+    target); ``accs`` (the final test accuracies, an array, for paired
+    differences).
+
+    Raises ``ValueError`` for no histories, fewer than two (no standard error)
+    or a history that does not end at ``num_steps``.
+    """
+    if len(histories) < 2:
+        raise ValueError(f"histories must hold at least 2 runs (one per report seed), got {len(histories)}")
+    if any(int(h.step.iloc[-1]) != num_steps for h in histories):
+        raise ValueError(f"every history must end at num_steps={num_steps}")
+    acc = np.array([float(h.test_acc.iloc[-1]) for h in histories])
+    steps = np.array([steps_to_target(h.step, h.val_acc, target) for h in histories])
+    reached = bool(np.isfinite(steps).all())
+    fwd = np.array([np.interp(s, h.step, h.forwards) if np.isfinite(s) else np.inf
+                    for s, h in zip(steps, histories, strict=True)])
+    return {"method": name, "runs": 1 + tuning_steps // num_steps, "test acc": lrbook.stats.mean_se(acc),
+            "reached": f"{int(np.isfinite(steps).sum())}/{len(steps)}",
+            "backward passes to target": tuning_steps + steps.mean() if reached else math.inf,
+            "forward passes to target": tuning_steps + fwd.mean() if reached else math.inf,
+            "CPU s to target": tuning_seconds + cpu_per_run * steps.mean() / num_steps if reached else math.inf,
+            "accs": acc}

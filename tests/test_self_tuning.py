@@ -5,13 +5,14 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from torch import nn
 
 from lrbook.models import train_steps
 from lrbook.optim import SLS, SPS
-from lrbook.self_tuning import meta_learn_lr, train_any, unrolled_val_loss
+from lrbook.self_tuning import meta_learn_lr, summarise_runs, train_any, unrolled_val_loss
 
 
 def _data(n=300, d=12, k=4, seed=0):
@@ -113,3 +114,48 @@ def test_meta_learn_lr_descends_and_validates():
         meta_learn_lr(math.nan, params, forward, batches, Xv, yv)
     with pytest.raises(ValueError, match="meta_lr"):
         meta_learn_lr(0.0, params, forward, batches, Xv, yv, meta_lr=0.0)
+
+
+def test_train_any_takes_token_ids():
+    # integer inputs (token ids) must not be cast: the model keeps float32 weights
+    from lrbook.text import BagOfEmbeddings
+
+    g = torch.Generator().manual_seed(0)
+    X = torch.randint(1, 50, (120, 7), generator=g)
+    y = (X[:, 0] % 3).long()
+    run = train_any(lambda: BagOfEmbeddings(50, 8, 3), lambda p: torch.optim.Adam(p, lr=0.05), 0, X[:100],
+                    y[:100], {"train": (X[:100], y[:100])}, num_steps=40, batch_size=10, eval_every=20)
+    assert run.model.embedding.weight.dtype == torch.float32
+    assert list(run.history.step) == [0, 20, 40]
+    assert run.history.train_loss.iloc[-1] < run.history.train_loss.iloc[0]
+
+
+def _hist(val, test, num_steps=30, every=10, forwards=None):
+    steps = list(range(0, num_steps + 1, every))
+    return pd.DataFrame({"step": steps, "val_acc": val, "test_acc": test,
+                         "forwards": steps if forwards is None else forwards})
+
+
+def test_summarise_runs_counts_tuning_and_time_to_target():
+    hs = [_hist([0.1, 0.5, 0.8, 0.9], [0.1, 0.5, 0.8, 0.85]),
+          _hist([0.1, 0.7, 0.6, 0.95], [0.1, 0.6, 0.6, 0.95], forwards=[0, 25, 40, 60])]
+    row = summarise_runs("m", hs, num_steps=30, target=0.7, cpu_per_run=3.0, tuning_steps=90, tuning_seconds=5.0)
+    assert row["runs"] == 4  # 3 tuning runs of 30 steps, plus the report run
+    assert row["reached"] == "2/2"
+    np.testing.assert_allclose(row["accs"], [0.85, 0.95])
+    assert abs(row["test acc"].mean - 0.9) < 1e-12 and abs(row["test acc"].se - 0.05) < 1e-12
+    assert row["backward passes to target"] == 90 + (20 + 10) / 2  # first evaluations at or above 0.7
+    assert row["forward passes to target"] == 90 + (20 + 25) / 2
+    assert abs(row["CPU s to target"] - (5.0 + 3.0 * 15 / 30)) < 1e-12
+    # a seed that never reaches the target: no cost to target
+    row = summarise_runs("m", hs, num_steps=30, target=0.92, cpu_per_run=3.0)
+    assert row["reached"] == "1/2" and row["runs"] == 1
+    assert math.isinf(row["backward passes to target"]) and math.isinf(row["CPU s to target"])
+
+
+def test_summarise_runs_invalid():
+    h = _hist([0.1, 0.5, 0.8, 0.9], [0.1, 0.5, 0.8, 0.85])
+    with pytest.raises(ValueError, match="at least 2"):
+        summarise_runs("m", [h], num_steps=30, target=0.7, cpu_per_run=1.0)
+    with pytest.raises(ValueError, match="num_steps=40"):
+        summarise_runs("m", [h, h], num_steps=40, target=0.7, cpu_per_run=1.0)

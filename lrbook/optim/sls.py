@@ -4,25 +4,25 @@ Vaswani, Mishkin, Laradji, Schmidt, Gidel and Lacoste-Julien (2019), *Painless
 Stochastic Gradient: Interpolation, Line-Search, and Convergence Rates*
 (NeurIPS), Algorithms 1 and 2; reference implementation ``IssamLaradji/sls``
 (``Sls(..., line_search_fn="armijo")``). At every step, on the minibatch
-:math:`B_t` only (:math:`c_a` the Armijo constant, argument ``c``; :math:`\beta_b`
-the backtracking factor, ``beta_b``; :math:`\gamma_r` the reset factor, ``gamma``;
+:math:`B_t` only (:math:`c_a` the Armijo constant, argument ``c``; :math:`c_b`
+the backtracking factor, ``beta_b``; :math:`c_r` the reset factor, ``gamma``;
 :math:`n_b` the number of minibatches per epoch, ``n_batches_per_epoch``):
 
 .. math::
 
     g_t &\leftarrow \nabla f_{B_t}(\theta_{t-1}) \\
-    \eta &\leftarrow \eta_{t-1}\,\gamma_r^{1/n_b}
+    \eta &\leftarrow \eta_{t-1}\,c_r^{1/n_b}
         \qquad\text{(reset: start a little above the last accepted step)} \\
     &\text{while } f_{B_t}(\theta_{t-1} - \eta g_t) >
         f_{B_t}(\theta_{t-1}) - c_a\,\eta\,\lVert g_t\rVert^2:
-        \quad \eta \leftarrow \beta_b\,\eta
+        \quad \eta \leftarrow c_b\,\eta
         \qquad\text{(Armijo backtracking)} \\
     \eta_t &\leftarrow \eta, \qquad \theta_t \leftarrow \theta_{t-1} - \eta_t g_t
 
 with :math:`\eta_0` = ``init_step_size``. The reset options of the reference
 code: ``reset_option=0`` keeps :math:`\eta_{t-1}`, ``1`` multiplies it by
-:math:`\gamma_r^{1/n_b}` (the default: over one epoch the trial step may grow by
-:math:`\gamma_r`), ``2`` restarts from :math:`\eta_0` at every step. As in the
+:math:`c_r^{1/n_b}` (the default: over one epoch the trial step may grow by
+:math:`c_r`), ``2`` restarts from :math:`\eta_0` at every step. As in the
 reference, the search stops after 100 trials and then takes the tiny step
 :math:`10^{-6}`, and when :math:`\lVert g_t\rVert < 10^{-8}` nothing moves.
 Each trial costs one extra forward pass on the same minibatch, counted in
@@ -50,7 +50,7 @@ def reset_step_size(step_size: float, reset_option: int, gamma: float, n_batches
     if reset_option == 0:
         return step_size
     if reset_option == 1:
-        return step_size * gamma ** (1.0 / n_batches_per_epoch)  # η_{t-1} γ_r^{1/n_b}
+        return step_size * gamma ** (1.0 / n_batches_per_epoch)  # η_{t-1} c_r^{1/n_b}
     return init_step_size
 
 
@@ -60,7 +60,7 @@ class SLS(torch.optim.Optimizer):
     Arguments (the reference implementation's names and defaults):
     ``n_batches_per_epoch`` (:math:`n_b \ge 1`), ``init_step_size``
     (:math:`\eta_0 > 0`), ``c`` (:math:`0 < c_a < 1`), ``beta_b``
-    (:math:`0 < \beta_b < 1`), ``gamma`` (:math:`\gamma_r \ge 1`), ``reset_option``
+    (:math:`0 < c_b < 1`), ``gamma`` (:math:`c_r \ge 1`), ``reset_option``
     (0, 1 or 2). Invalid values raise ``ValueError``.
 
     ``step(closure)``: the closure must **return the minibatch loss** without
@@ -129,7 +129,7 @@ class SLS(torch.optim.Optimizer):
                 self.state["n_forwards"] += 1
                 if armijo_holds(loss, loss_next, eta, grad_sq_norm, group["c"]):
                     break
-                eta *= group["beta_b"]  # backtrack: η = β_b η
+                eta *= group["beta_b"]  # backtrack: η = c_b η
             else:  # no trial accepted: the reference code's tiny step
                 for p, p0, g in zip(params, start, grads, strict=True):
                     torch.add(p0, g, alpha=-1e-6, out=p)
