@@ -19,7 +19,11 @@ Greydanus (2020), *Scaling Down Deep Learning* (arXiv:2011.14439; repository
 
 For real 28 x 28 digits, :class:`MnistCNN` is a small LeNet-like network:
 two 3 x 3 convolutions with ReLU and 2 x 2 max-pooling (``c1`` and ``c2``
-channels), then a linear layer to 10 classes; input ``(B, 1, 28, 28)``.
+channels), then a linear layer to 10 classes; input ``(B, 1, 28, 28)``. With
+``downsample="stride"`` the two convolutions are 5 x 5 with stride 2 and no
+pooling (the all-convolutional design of Springenberg et al. 2015, *Striving
+for Simplicity: The All Convolutional Net*, arXiv:1412.6806): the same 7 x 7
+maps reach the linear layer, but no 28 x 28 feature map is ever computed.
 
 Training
 --------
@@ -157,24 +161,38 @@ class GRU1D(nn.Module):
 
 
 class MnistCNN(nn.Module):
-    """A small CNN for 28 x 28 digits: (conv 3x3 -> ReLU -> maxpool 2) x 2 -> linear.
+    """A small CNN for 28 x 28 digits: two convolutions with ReLU, then a linear layer.
+
+    ``downsample="pool"`` (default): (conv 3x3, padding 1 -> ReLU -> maxpool 2) x 2,
+    feature maps 28 -> 14 -> 7. ``downsample="stride"``: (conv 5x5, stride 2,
+    padding 2 -> ReLU) x 2, feature maps 14 -> 7 (no pooling). Either way the
+    linear layer reads ``c2 x 7 x 7`` features.
 
     Input ``(B, 1, 28, 28)`` (or ``(B, 784)``, reshaped), output ``(B, 10)``;
-    ``c1`` and ``c2`` channels (default 8 and 16: 80 + 1,168 + 7,850 = 9,098 weights).
+    ``c1`` and ``c2`` channels (default 8 and 16: 80 + 1,168 + 7,850 = 9,098
+    weights with pooling; 208 + 3,216 + 7,850 = 11,274 with strides).
+
+    Raises ``ValueError`` for non-positive ``c1`` / ``c2`` or an unknown ``downsample``.
     """
 
-    def __init__(self, c1: int = 8, c2: int = 16, num_out: int = 10) -> None:
+    def __init__(self, c1: int = 8, c2: int = 16, num_out: int = 10, downsample: str = "pool") -> None:
         super().__init__()
         if c1 < 1 or c2 < 1:
             raise ValueError(f"c1 and c2 must be positive integers, got {c1}, {c2}")
-        self.conv1 = nn.Conv2d(1, c1, 3, padding=1)
-        self.conv2 = nn.Conv2d(c1, c2, 3, padding=1)
+        if downsample not in ("pool", "stride"):
+            raise ValueError(f"downsample must be 'pool' or 'stride', got {downsample!r}")
+        self.pool = downsample == "pool"
+        k, stride = (3, 1) if self.pool else (5, 2)
+        self.conv1 = nn.Conv2d(1, c1, k, stride=stride, padding=k // 2)
+        self.conv2 = nn.Conv2d(c1, c2, k, stride=stride, padding=k // 2)
         self.linear = nn.Linear(c2 * 7 * 7, num_out)
 
     def forward(self, x: Tensor) -> Tensor:
         h = x.reshape(-1, 1, 28, 28)
-        h = nn.functional.max_pool2d(self.conv1(h).relu(), 2)
-        h = nn.functional.max_pool2d(self.conv2(h).relu(), 2)
+        for conv in (self.conv1, self.conv2):
+            h = conv(h).relu()
+            if self.pool:
+                h = nn.functional.max_pool2d(h, 2)
         return self.linear(h.flatten(1))
 
 

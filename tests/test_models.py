@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -31,6 +32,8 @@ from lrbook.models import (
         # bidirectional GRU, 6 units: 2 directions x 3 gates x (1 + 6 + 2) x 6, read-out 480 -> 10
         (GRU1D, (3, 40), 2 * 3 * 6 * (1 + 6 + 2) + 480 * 10 + 10),
         (MnistCNN, (3, 1, 28, 28), (9 * 8 + 8) + (8 * 9 * 16 + 16) + (16 * 49 * 10 + 10)),
+        (functools.partial(MnistCNN, downsample="stride"), (3, 1, 28, 28),
+         (25 * 8 + 8) + (8 * 25 * 16 + 16) + (16 * 49 * 10 + 10)),
     ],
 )
 def test_shapes_and_parameter_counts(make, shape, params):
@@ -49,6 +52,8 @@ def test_bad_sizes_raise():
         GRU1D(hidden=0)
     with pytest.raises(ValueError, match="c1 and c2"):
         MnistCNN(c1=0)
+    with pytest.raises(ValueError, match="downsample"):
+        MnistCNN(downsample="avg")
 
 
 def test_steps_to_target():
@@ -96,17 +101,19 @@ def test_population_members_equal_single_runs(make):
     assert single.history.lr.iloc[-1] == pytest.approx(0.5e-2)
 
 
-def test_population_with_augmentation_matches_single_run():
+@pytest.mark.parametrize("downsample", ["pool", "stride"])
+def test_population_with_augmentation_matches_single_run(downsample):
     X = torch.rand(40, 1, 28, 28, dtype=torch.float64)
+    make = functools.partial(MnistCNN, downsample=downsample)
     y = torch.arange(40) % 10
 
     def aug(x, g):
         return x + 0.1 * torch.rand(x.shape, generator=g, dtype=x.dtype)
 
     opts = {"adam": lambda p, lr: torch.optim.Adam(p, lr)}
-    pop = train_vmapped(MnistCNN, opts, [1e-3], [0, 1], X, y, {"val": (X, y)}, 4, 10,
+    pop = train_vmapped(make, opts, [1e-3], [0, 1], X, y, {"val": (X, y)}, 4, 10,
                         eval_every=4, augment=aug)
-    single = train_steps(MnistCNN, opts["adam"], 1e-3, 1, X, y, {"val": (X, y)}, 4, 10,
+    single = train_steps(make, opts["adam"], 1e-3, 1, X, y, {"val": (X, y)}, 4, 10,
                          eval_every=4, augment=aug)
     np.testing.assert_allclose(pop.results.val_loss.iloc[1], single.history.val_loss.iloc[-1],
                                rtol=1e-10)
