@@ -4,7 +4,8 @@
   the ``python3`` kernel, have a title and never download data;
 - every page under ``book/`` is in ``_toc.yml`` and every toc entry exists;
 - every ``{cite}`` key exists in ``book/references.bib`` (and keys are unique);
-- every ``{glue}`` key used in a notebook's text is glued by that notebook;
+- every ``{glue}`` key used in a notebook's text is glued by that notebook, and no
+  ``{glue:figure}`` value is also shown as its cell's output (it would appear twice);
 - ``_config.yml`` points at vendored JavaScript that exists (no CDN);
 - the helpers of ``scripts/lrbook_offline.py`` and ``tests/browser_check.py``
   do what the build and the browser check rely on.
@@ -154,6 +155,55 @@ def test_glue_keys_are_glued(path: Path) -> None:
         pytest.skip("names are glued dynamically; the strict build checks them")
     missing = sorted(used - glued)
     assert not missing, f"{_rel(path)} uses glue keys that no cell glues: {missing}"
+
+
+def _shown_twice(cell_source: str, figure_keys: set[str]) -> list[str]:
+    """Glue keys of ``{glue:figure}`` directives whose value the same cell also displays.
+
+    A cell that glues ``x`` for a captioned ``{glue:figure}`` and then ends with the bare
+    expression ``x`` shows the table or figure twice on the page: once as the cell's
+    output, once in the figure.
+    """
+    try:
+        tree = ast.parse(cell_source)
+    except SyntaxError:
+        return []
+    if not tree.body or not isinstance(tree.body[-1], ast.Expr):
+        return []
+    shown = ast.dump(tree.body[-1].value)
+    twice = []
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and getattr(node.func, "id", getattr(node.func, "attr", None)) == "glue"
+            and len(node.args) >= 2
+            and isinstance(node.args[0], ast.Constant)
+            and node.args[0].value in figure_keys
+            and ast.dump(node.args[1]) == shown
+        ):
+            twice.append(node.args[0].value)
+    return twice
+
+
+def test_shown_twice_detects_a_displayed_glued_value() -> None:
+    code = 'table = 1\nglue("t", table, display=False)\ntable'
+    assert _shown_twice(code, {"t"}) == ["t"]
+    assert _shown_twice(code.rsplit("\n", 1)[0], {"t"}) == []
+    assert _shown_twice(code, {"other"}) == []
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_rel)
+def test_glued_figures_are_not_also_displayed(path: Path) -> None:
+    nb = _read_nb(path)
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    figure_keys = set(re.findall(r"\{glue:figure\}\s*([A-Za-z0-9_]+)", text))
+    twice = [
+        key
+        for c in nb.cells
+        if c.cell_type == "code"
+        for key in _shown_twice(c.source, figure_keys)
+    ]
+    assert not twice, f"{_rel(path)} displays these glued figures twice (cell output and figure): {twice}"
 
 
 # --- table of contents ------------------------------------------------------------------
