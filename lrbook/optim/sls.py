@@ -25,8 +25,10 @@ code: ``reset_option=0`` keeps :math:`\eta_{t-1}`, ``1`` multiplies it by
 :math:`c_r`), ``2`` restarts from :math:`\eta_0` at every step. As in the
 reference, the search stops after 100 trials and then takes the tiny step
 :math:`10^{-6}`, and when :math:`\lVert g_t\rVert < 10^{-8}` nothing moves.
-Each trial costs one extra forward pass on the same minibatch, counted in
-``state["n_forwards"]``.
+Each trial costs one extra forward pass on the same minibatch.
+``state["n_forwards"]`` counts every forward pass: the one that goes with the
+step's backward pass plus every trial (so ``n_forwards / n_backwards`` is the
+total per step, at least 1).
 """
 
 from __future__ import annotations

@@ -66,8 +66,9 @@ class SPS(torch.optim.Optimizer):
 
     Arguments: ``c`` (:math:`c_p > 0`, the paper's :math:`c`; 0.5 is its
     recommended value), ``gamma_max`` (:math:`\eta_{\max} > 0`, the cap, the
-    paper's :math:`\gamma_b`), ``f_star`` (:math:`f^*`, a lower bound on every
-    minibatch loss; finite). Invalid values raise ``ValueError``.
+    paper's :math:`\gamma_b`; the default 1.0 is lrbook's choice, not a
+    published default, and the authors' code uses other defaults), ``f_star``
+    (:math:`f^*`, a lower bound on every minibatch loss; finite). Invalid values raise ``ValueError``.
 
     ``step(closure)``: the closure must **return the minibatch loss** (a scalar
     tensor) without calling ``backward``; the optimizer zeroes the gradients,

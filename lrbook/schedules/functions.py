@@ -363,7 +363,8 @@ def warmup_stable_decay(
     r"""Warmup-stable-decay (WSD): a linear warm-up, a long constant phase, a short cool-down.
 
     Hu et al. (2024), *MiniCPM* (the schedule that lets one long constant-rate
-    run be branched into cool-downs at any point). With
+    run be branched into cool-downs at any point; MiniCPM's own cool-down was
+    exponential, none of the shapes below). With
     :math:`T_w` = ``warmup_steps``, :math:`T_s` = ``stable_steps``,
     :math:`T_d` = ``decay_steps`` and the cool-down progress
     :math:`p = (t - T_w - T_s)/T_d`:
